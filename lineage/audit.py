@@ -1,0 +1,125 @@
+"""The append-only, hash-chained audit log (invariant 4).
+
+``hash = sha256(prev_hash || canonical_json(event))``, where the event is its seq,
+UTC time, actor, action, subject and payload. Appending happens inside the caller's
+write transaction, which already holds the head lock, so the chain never forks and
+no row exists without the event that records it (invariant 3).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlmodel import Session, select
+
+from lineage.tables import AuditEvent, AuditHead, utcnow
+
+GENESIS_HASH = "0" * 64
+
+
+def canonical_json(value: Any) -> str:
+    """Deterministic JSON: sorted keys, no whitespace, UTF-8 kept as is."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def format_time(at: datetime) -> str:
+    """ISO 8601 UTC with microseconds and a Z, the form used in hashes and JSON output."""
+    if at.tzinfo is not None:
+        at = at.astimezone(UTC).replace(tzinfo=None)
+    return at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def event_hash(
+    *, prev_hash: str, seq: int, at: datetime, actor: str, action: str, subject: str, payload: str
+) -> str:
+    """The hash of one event, recomputable from its stored fields."""
+    body = canonical_json(
+        {
+            "seq": seq,
+            "at": format_time(at),
+            "actor": actor,
+            "action": action,
+            "subject": subject,
+            "payload": json.loads(payload),
+        }
+    )
+    return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
+
+
+def append_event(
+    session: Session, *, actor: str, action: str, subject: str, payload: dict[str, Any]
+) -> AuditEvent:
+    """Append one event to the chain inside the caller's (write) transaction."""
+    head = session.get(AuditHead, 1)
+    if head is None:  # a store created before the head row existed cannot happen; be explicit
+        raise RuntimeError("audit_head row is missing: the store was not initialised by `lineage init`")
+    at = utcnow()
+    payload_text = canonical_json(payload)
+    seq = head.seq + 1
+    digest = event_hash(
+        prev_hash=head.hash, seq=seq, at=at, actor=actor, action=action, subject=subject, payload=payload_text
+    )
+    event = AuditEvent(
+        seq=seq, at=at, actor=actor, action=action, subject=subject,
+        payload=payload_text, prev_hash=head.hash, hash=digest,
+    )
+    session.add(event)
+    head.seq = seq
+    head.hash = digest
+    session.add(head)
+    session.flush()
+    return event
+
+
+@dataclass(frozen=True)
+class ChainCheck:
+    """Result of recomputing the chain: ok, the head, and the first broken link if any."""
+
+    ok: bool
+    events: int
+    head_hash: str
+    first_broken_seq: int | None = None
+    problem: str | None = None
+
+
+def verify_chain(events: Iterable[AuditEvent], head: AuditHead | None = None) -> ChainCheck:
+    """Recompute every hash in seq order and name the first event that does not fit.
+
+    Catches an edited field (hash mismatch), a deleted or inserted row (seq gap or
+    prev_hash mismatch), swapped rows, and a truncated tail (head disagrees).
+    """
+    prev_hash = GENESIS_HASH
+    expected_seq = 1
+    count = 0
+    for event in events:
+        count += 1
+        if event.seq != expected_seq:
+            return ChainCheck(False, count, prev_hash, event.seq,
+                              f"event {event.seq} follows event {expected_seq - 1}: an event is missing or was inserted")
+        if event.prev_hash != prev_hash:
+            return ChainCheck(False, count, prev_hash, event.seq,
+                              f"event {event.seq} does not link to the event before it: events were removed, inserted or reordered")
+        recomputed = event_hash(
+            prev_hash=event.prev_hash, seq=event.seq, at=event.at, actor=event.actor,
+            action=event.action, subject=event.subject, payload=event.payload,
+        )
+        if recomputed != event.hash:
+            return ChainCheck(False, count, prev_hash, event.seq,
+                              f"event {event.seq} ({event.action} {event.subject}) was altered: its content no longer matches its hash")
+        prev_hash = event.hash
+        expected_seq += 1
+    if head is not None and (head.seq != expected_seq - 1 or head.hash != prev_hash):
+        return ChainCheck(False, count, prev_hash, expected_seq,
+                          f"the chain ends at event {expected_seq - 1} but the head records event {head.seq}: events were deleted from the end")
+    return ChainCheck(True, count, prev_hash)
+
+
+def load_chain(session: Session) -> tuple[list[AuditEvent], AuditHead | None]:
+    """Every event in seq order and the head row."""
+    events = list(session.exec(select(AuditEvent).order_by(AuditEvent.seq)))
+    return events, session.get(AuditHead, 1)

@@ -1,0 +1,66 @@
+"""``store.audit``: read the audit log and verify its hash chain."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from sqlmodel import col, select
+
+from lineage.audit import ChainCheck, load_chain, verify_chain
+from lineage.entities import AuditEntry
+from lineage.tables import AuditEvent
+
+if TYPE_CHECKING:
+    from lineage.store import Store
+
+
+class AuditService:
+    """Events are written by the services in their own transactions; this only reads."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def log(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        actor: str | None = None,
+        action: str | None = None,
+        subject: str | None = None,
+        limit: int | None = None,
+        newest_first: bool = False,
+    ) -> list[AuditEntry]:
+        """Events matching every given filter, in chain order (or newest first)."""
+        query = select(AuditEvent)
+        if since is not None:
+            query = query.where(AuditEvent.at >= _naive(since))
+        if until is not None:
+            query = query.where(AuditEvent.at <= _naive(until))
+        if actor is not None:
+            query = query.where(AuditEvent.actor == actor)
+        if action is not None:
+            query = query.where(AuditEvent.action == action)
+        if subject is not None:
+            query = query.where(AuditEvent.subject == subject)
+        query = query.order_by(col(AuditEvent.seq).desc() if newest_first else col(AuditEvent.seq))
+        if limit is not None:
+            query = query.limit(limit)
+        with self._store.db.session() as session:
+            return [
+                AuditEntry(seq=e.seq, at=e.at.replace(tzinfo=UTC), actor=e.actor, action=e.action,
+                           subject=e.subject, payload=json.loads(e.payload), prev_hash=e.prev_hash, hash=e.hash)
+                for e in session.exec(query)
+            ]
+
+    def verify_chain(self) -> ChainCheck:
+        """Recompute every event's hash and link; name the first broken one."""
+        with self._store.db.session() as session:
+            events, head = load_chain(session)
+            return verify_chain(events, head)
+
+
+def _naive(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment

@@ -1,0 +1,310 @@
+"""The `lineage` command: parse, call the library, print a table or --json, exit.
+
+Exit codes: 0 ok, 1 a check failed, 2 bad input (any LineageError). Library modules
+are imported inside the commands so `lineage --help` starts fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from functools import wraps
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _fail(message: str, code: int = 2) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def handles_errors(command: F) -> F:
+    """Turn every LineageError into one line on stderr and exit 2 (no traceback)."""
+
+    @wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from lineage.errors import LineageError
+
+        try:
+            return command(*args, **kwargs)
+        except LineageError as exc:
+            _fail(str(exc), exc.exit_code)
+        except KeyboardInterrupt:
+            _fail("interrupted", 130)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _open_store(create: bool = False):  # type: ignore[no-untyped-def]
+    from lineage.store import Store
+
+    return Store.init() if create else Store.open()
+
+
+def _print_json(value: Any) -> None:
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def _print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    if not rows:
+        click.echo("(none)")
+        return
+    cells = [[str(c) for c in headers]] + [[str(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    for row in cells:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+
+
+def _human_size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"
+
+
+def _parse_time(text: str | None, option: str) -> datetime | None:
+    if text is None:
+        return None
+    from datetime import UTC
+
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        _fail(f"{option} '{text}' is not an ISO 8601 time: use e.g. 2026-03-03 or 2026-03-03T12:00:00Z")
+        raise  # unreachable
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+class TerminalProgress:
+    """A progress bar on stderr, only when stderr is a terminal."""
+
+    def __init__(self) -> None:
+        self._bar: Any = None
+
+    def start(self, total: int, label: str) -> None:
+        if total > 0 and sys.stderr.isatty():
+            self._bar = click.progressbar(length=total, label=label, file=sys.stderr, show_pos=False)
+            self._bar.__enter__()
+
+    def advance(self, amount: int) -> None:
+        if self._bar is not None:
+            self._bar.update(amount)
+
+    def finish(self) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+            self._bar = None
+
+
+def _progress(as_json: bool):  # type: ignore[no-untyped-def]
+    from lineage.progress import NO_PROGRESS
+
+    return NO_PROGRESS if as_json else TerminalProgress()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="lineage", prog_name="lineage")
+def main() -> None:
+    """Lineage: trace every model to the exact data and feature logic it was built from.
+
+    The store is found through LINEAGE_HOME (default ./.lineage); see README.md.
+    """
+
+
+@main.command()
+@handles_errors
+def init() -> None:
+    """Create the store in LINEAGE_HOME, or upgrade its schema."""
+    from lineage.db import SCHEMA_HEAD, redact
+
+    store = _open_store(create=True)
+    click.echo(f"store ready at {store.home} (schema {SCHEMA_HEAD}, database {redact(store.db.url)})")
+
+
+@main.command()
+@handles_errors
+def migrate() -> None:
+    """Upgrade the store's schema to this release (same as init on an existing store)."""
+    from lineage.db import SCHEMA_HEAD
+
+    store = _open_store(create=True)
+    click.echo(f"store at {store.home} is at schema {SCHEMA_HEAD}")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the loaded snapshots as JSON.")
+@handles_errors
+def demo(as_json: bool) -> None:
+    """Load the sample data into the store (idempotent)."""
+    from lineage.demo import load_demo
+
+    store = _open_store(create=True)
+    loaded = load_demo(store, progress=_progress(as_json))
+    if as_json:
+        _print_json([snapshot.to_json() for snapshot in loaded])
+        return
+    for snapshot in loaded:
+        state = "registered" if snapshot.created else "already present"
+        click.echo(f"{snapshot.ref:<36} {state}")
+
+
+# -- snapshot -------------------------------------------------------------------------------
+@main.group()
+def snapshot() -> None:
+    """Register, list, show, verify and check out dataset snapshots."""
+
+
+@snapshot.command("add")
+@click.argument("path")
+@click.option("--dataset", required=True, help="Dataset name, e.g. customers_raw.")
+@click.option("--version", "version", default=None, help="Version name (default: today's UTC date, 2026_02_01).")
+@click.option("--stage", default="raw", show_default=True, help="raw, processed, features or online.")
+@click.option("--parent", "parents", multiple=True, help="A snapshot this one was derived from (repeatable).")
+@click.option("--transform", default="", help="Code reference of the transform that derived it (module:function).")
+@click.option("--note", default="", help="Free text kept with the snapshot.")
+@click.option("--no-copy", is_flag=True, help="Record hash and location only (data already in immutable storage).")
+@click.option("--json", "as_json", is_flag=True, help="Print the snapshot as JSON.")
+@handles_errors
+def snapshot_add(path: str, dataset: str, version: str | None, stage: str, parents: tuple[str, ...],
+                 transform: str, note: str, no_copy: bool, as_json: bool) -> None:
+    """Register PATH (Parquet file, CSV file or directory of Parquet files) as DATASET@VERSION."""
+    store = _open_store()
+    info = store.snapshots.add(path, dataset=dataset, version=version, stage=stage, parents=parents,
+                               transform=transform, note=note, copy=not no_copy, progress=_progress(as_json))
+    if as_json:
+        _print_json(info.to_json())
+        return
+    verb = "registered" if info.created else "already registered as"
+    click.echo(f"{verb} {info.ref}  sha256 {info.sha256}  {info.rows} rows x {info.columns} columns  "
+               f"{_human_size(info.size_bytes)}")
+
+
+@snapshot.command("list")
+@click.option("--dataset", default=None, help="Only this dataset.")
+@click.option("--as-of", "as_of", default=None, help="Only snapshots that existed at this UTC time.")
+@click.option("--json", "as_json", is_flag=True)
+@handles_errors
+def snapshot_list(dataset: str | None, as_of: str | None, as_json: bool) -> None:
+    """List snapshots."""
+    store = _open_store()
+    infos = store.snapshots.list(dataset=dataset, as_of=_parse_time(as_of, "--as-of"))
+    if as_json:
+        _print_json([info.to_json() for info in infos])
+        return
+    _print_table(
+        ["REF", "STAGE", "ROWS", "SIZE", "SHA256", "CREATED_AT", "CREATED_BY"],
+        [[i.ref, i.stage, i.rows, _human_size(i.size_bytes), i.sha256[:12],
+          i.created_at.strftime("%Y-%m-%d %H:%M:%SZ"), i.created_by] for i in infos],
+    )
+
+
+@snapshot.command("show")
+@click.argument("ref")
+@click.option("--json", "as_json", is_flag=True)
+@handles_errors
+def snapshot_show(ref: str, as_json: bool) -> None:
+    """Show one snapshot (REF: dataset@version, dataset for its latest, or a sha256 prefix)."""
+    store = _open_store()
+    info = store.snapshots.get(ref)
+    if as_json:
+        _print_json(info.to_json())
+        return
+    lines = [
+        ("ref", info.ref), ("stage", info.stage), ("format", info.format),
+        ("sha256", info.sha256), ("size", f"{info.size_bytes} bytes ({_human_size(info.size_bytes)})"),
+        ("rows", info.rows), ("columns", info.columns), ("fingerprint", info.fingerprint),
+        ("parents", ", ".join(info.parents) or "-"), ("transform", info.transform or "-"),
+        ("source", info.source_uri), ("stored", "yes" if info.stored else "no (--no-copy)"),
+        ("note", info.note or "-"), ("created", f"{info.created_at.isoformat()} by {info.created_by}"),
+    ]
+    for key, value in lines:
+        click.echo(f"{key:<12} {value}")
+    click.echo("schema")
+    for field in info.schema:
+        click.echo(f"  {field['name']}: {field['type']}")
+    if info.stored and store.objects.is_local:
+        click.echo(f"check with  sha256sum {store.objects.uri(info.sha256)}   # expect {info.sha256}")
+
+
+@snapshot.command("verify")
+@click.argument("ref", required=False)
+@click.option("--dataset", default=None, help="Every snapshot of this dataset.")
+@click.option("--all", "all_", is_flag=True, help="Every snapshot in the store.")
+@click.option("--json", "as_json", is_flag=True)
+@handles_errors
+def snapshot_verify(ref: str | None, dataset: str | None, all_: bool, as_json: bool) -> None:
+    """Re-hash stored bytes and sources; exit 1 when anything is missing or corrupt."""
+    if sum(bool(x) for x in (ref, dataset, all_)) != 1:
+        _fail("give exactly one of REF, --dataset NAME or --all")
+    results = _open_store().snapshots.verify(ref, dataset=dataset, progress=_progress(as_json))
+    if as_json:
+        _print_json([r.to_json() for r in results])
+    else:
+        _print_table(["REF", "OK", "SOURCE", "PROBLEM"],
+                     [[r.ref, "ok" if r.ok else "FAILED", r.source_status, r.problem or r.source_problem or ""]
+                      for r in results])
+    if not all(r.ok for r in results):
+        sys.exit(1)
+
+
+@snapshot.command("checkout")
+@click.argument("ref")
+@click.argument("dest")
+@click.option("--force", is_flag=True, help="Replace DEST if it exists.")
+@handles_errors
+def snapshot_checkout(ref: str, dest: str, force: bool) -> None:
+    """Write the exact registered bytes of REF to DEST."""
+    store = _open_store()
+    target = store.snapshots.checkout(ref, dest, force=force, progress=_progress(False))
+    click.echo(f"wrote {ref} to {target}")
+
+
+# -- audit ----------------------------------------------------------------------------------
+@main.group()
+def audit() -> None:
+    """Read and verify the tamper-evident audit log."""
+
+
+@audit.command("log")
+@click.option("--since", default=None, help="Only events at or after this UTC time.")
+@click.option("--actor", default=None)
+@click.option("--subject", default=None, help="Only events about this ref or name.")
+@click.option("--json", "as_json", is_flag=True)
+@handles_errors
+def audit_log(since: str | None, actor: str | None, subject: str | None, as_json: bool) -> None:
+    """List audit events in chain order."""
+    events = _open_store().audit.log(since=_parse_time(since, "--since"), actor=actor, subject=subject)
+    if as_json:
+        _print_json([e.to_json() for e in events])
+        return
+    _print_table(["SEQ", "AT", "ACTOR", "ACTION", "SUBJECT", "HASH"],
+                 [[e.seq, e.at.strftime("%Y-%m-%d %H:%M:%SZ"), e.actor, e.action, e.subject, e.hash[:12]]
+                  for e in events])
+
+
+@audit.command("verify")
+@click.option("--json", "as_json", is_flag=True)
+@handles_errors
+def audit_verify(as_json: bool) -> None:
+    """Recompute the audit hash chain; exit 1 naming the first broken event."""
+    check = _open_store().audit.verify_chain()
+    if as_json:
+        _print_json({"ok": check.ok, "events": check.events, "head_hash": check.head_hash,
+                     "first_broken_seq": check.first_broken_seq, "problem": check.problem})
+    elif check.ok:
+        click.echo(f"audit chain intact: {check.events} events, head {check.head_hash}")
+    else:
+        click.echo(f"audit chain BROKEN at event {check.first_broken_seq}: {check.problem}")
+    if not check.ok:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

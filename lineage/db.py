@@ -1,0 +1,198 @@
+"""Engine, sessions and schema version checks: the only place that talks to the driver.
+
+SQLite gets WAL, foreign keys, a busy timeout and ``BEGIN IMMEDIATE`` for writes, so
+concurrent writers queue instead of failing with "database is locked". Every write
+transaction first takes the audit head lock (``BEGIN IMMEDIATE`` on SQLite, a row
+lock on PostgreSQL), which serialises the audit chain append (invariant 4).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
+from sqlmodel import Session
+
+from lineage.errors import LineageError, ReadOnlyError, SchemaVersionError, StoreUnavailableError
+
+SCHEMA_HEAD = "0001"
+"""The Alembic revision this release expects; tests check it equals the script head."""
+
+BUSY_TIMEOUT_MS = 60_000
+
+
+def redact(url: str) -> str:
+    """A database URL safe to print (password hidden)."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - an unparsable URL is shown as given
+        return url
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine with the pragmas and begin behaviour this store relies on."""
+    try:
+        parsed = make_url(url)
+    except Exception:  # noqa: BLE001 - sqlalchemy raises ArgumentError and others
+        raise StoreUnavailableError(
+            f"LINEAGE_DB_URL '{url}' is not a database URL: use sqlite:///PATH or postgresql+psycopg://HOST/DB"
+        ) from None
+    if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() in ("", "psycopg2"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_engine(
+            parsed, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
+        )
+        _configure_sqlite(engine)
+    else:
+        try:
+            engine = create_engine(parsed, pool_pre_ping=True, connect_args={"connect_timeout": 5})
+        except Exception as exc:  # noqa: BLE001 - a missing driver or bad option
+            raise StoreUnavailableError(
+                f"cannot use LINEAGE_DB_URL {redact(url)} ({exc}): check the URL and installed drivers"
+            ) from None
+    return engine
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves (below)
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = FULL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection) -> None:  # type: ignore[no-untyped-def]
+        # Writers take the write lock up front: a deferred transaction that upgrades
+        # from read to write fails at once with "database is locked" instead of waiting.
+        if connection.get_execution_options().get("lineage_write"):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            connection.exec_driver_sql("BEGIN")
+
+
+class Database:
+    """The metadata database of one store."""
+
+    def __init__(self, url: str, *, read_only: bool = False) -> None:
+        self.url = url
+        self.read_only = read_only
+        self.engine = make_engine(url)
+        self.is_sqlite = self.engine.dialect.name == "sqlite"
+        self._write_engine = self.engine.execution_options(lineage_write=True)
+
+    def sqlite_path(self) -> Path | None:
+        """The database file, when the store is on SQLite."""
+        if not self.is_sqlite:
+            return None
+        database = self.engine.url.database
+        return Path(database) if database and database != ":memory:" else None
+
+    # -- sessions -----------------------------------------------------------------------
+    @contextlib.contextmanager
+    def session(self, *, write: bool = False) -> Iterator[Session]:
+        """One transaction: commit on success, roll back on any error, translate driver errors.
+
+        A write session is refused on a read-only store and holds the audit head
+        lock from its first statement to its commit.
+        """
+        if write and self.read_only:
+            raise ReadOnlyError(
+                "this store is read-only (LINEAGE_READ_ONLY is set): unset it to make changes"
+            )
+        engine = self._write_engine if write else self.engine
+        try:
+            with Session(engine, expire_on_commit=False) as session:
+                try:
+                    if write and not self.is_sqlite:
+                        session.exec(  # type: ignore[call-overload]
+                            text("SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE")
+                        )
+                    yield session
+                    session.commit()
+                except BaseException:
+                    session.rollback()
+                    raise
+        except LineageError:
+            raise
+        except OperationalError as exc:
+            raise self._unavailable(exc) from None
+        except DBAPIError as exc:
+            if _is_missing_table(exc):
+                raise self._not_initialised() from None
+            raise
+
+    def _unavailable(self, exc: Exception) -> StoreUnavailableError:
+        if _is_missing_table(exc):
+            return self._not_initialised()
+        first = str(getattr(exc, "orig", exc)).strip().splitlines()[0] if str(exc) else type(exc).__name__
+        return StoreUnavailableError(
+            f"cannot reach the metadata database {redact(self.url)} ({first}): "
+            "check LINEAGE_DB_URL and that the server is running"
+        )
+
+    def _not_initialised(self) -> SchemaVersionError:
+        return SchemaVersionError(
+            f"no Lineage store in {redact(self.url)}: run `lineage init` to create it"
+        )
+
+    # -- schema -------------------------------------------------------------------------
+    def current_revision(self) -> str | None:
+        """The Alembic revision the database is at, or None for an empty database."""
+        try:
+            with self.engine.connect() as connection:
+                row = connection.exec_driver_sql("SELECT version_num FROM alembic_version").first()
+        except OperationalError as exc:
+            if _is_missing_table(exc):
+                return None
+            raise self._unavailable(exc) from None
+        except ProgrammingError as exc:
+            if _is_missing_table(exc):
+                return None
+            raise
+        return row[0] if row else None
+
+    def check_schema(self) -> None:
+        """Refuse to work on a database that is missing or at another schema version."""
+        revision = self.current_revision()
+        if revision is None:
+            raise self._not_initialised()
+        if revision != SCHEMA_HEAD:
+            raise SchemaVersionError(
+                f"the store's schema is at revision {revision}, this release expects {SCHEMA_HEAD}: "
+                "run `lineage migrate` to upgrade it"
+            )
+
+    def upgrade(self) -> str | None:
+        """Create or upgrade the schema to the head revision; return the revision it was at."""
+        if self.read_only:
+            raise ReadOnlyError(
+                "this store is read-only (LINEAGE_READ_ONLY is set): unset it to create or upgrade it"
+            )
+        before = self.current_revision()
+        if before == SCHEMA_HEAD:
+            return before
+        from lineage.migrations.runner import upgrade_to_head
+
+        try:
+            with self.engine.begin() as connection:
+                upgrade_to_head(connection)
+        except OperationalError as exc:
+            raise self._unavailable(exc) from None
+        return before
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _is_missing_table(exc: Exception) -> bool:
+    message = str(getattr(exc, "orig", exc)).lower()
+    return "no such table" in message or ("relation" in message and "does not exist" in message)

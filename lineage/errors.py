@@ -1,0 +1,54 @@
+"""One vocabulary of errors shared by the library, the CLI and the dashboard.
+
+Every message is written for the user: what is wrong, with which name or value,
+and what to do next. The CLI prints the message and exits 2; the dashboard shows
+it with ``st.error``. Neither shows a traceback for these.
+"""
+
+from __future__ import annotations
+
+
+class LineageError(Exception):
+    """Base of every error the product raises on purpose (bad input or refused write)."""
+
+    exit_code = 2
+
+
+class InvalidNameError(LineageError):
+    """A dataset, version or other name breaks the naming rules."""
+
+
+class InvalidInputError(LineageError):
+    """An input file, option or value cannot be used as given."""
+
+
+class NotFoundError(LineageError):
+    """A referenced object (snapshot, dataset, blob...) does not exist."""
+
+
+class AmbiguousRefError(LineageError):
+    """A short reference matches more than one object."""
+
+
+class ImmutableVersionError(LineageError):
+    """A taken name would be given different content (invariant 2)."""
+
+
+class ReadOnlyError(LineageError):
+    """A write was attempted on a read-only store."""
+
+
+class StoreUnavailableError(LineageError):
+    """The metadata database or object store cannot be reached or opened."""
+
+
+class SchemaVersionError(LineageError):
+    """The metadata database is not at the schema version this release expects."""
+
+
+class DestinationExistsError(LineageError):
+    """A checkout would overwrite an existing file."""
+
+
+class IntegrityError(LineageError):
+    """Stored bytes do not match their recorded hash."""

@@ -1,0 +1,76 @@
+"""Validation of user-given names and parsing of references.
+
+Names end up in file paths, URLs and HTML, so they are checked once, here, before
+anything is written (invariant 7): no path separators, no ``..``, no control
+characters, no leading or trailing spaces, at most 128 characters.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from lineage.errors import InvalidNameError
+
+MAX_NAME_LENGTH = 128
+_HEX_PREFIX = re.compile(r"^[0-9a-f]{8,64}$")
+
+
+def validate_name(value: str, *, what: str = "name") -> str:
+    """Return ``value`` unchanged if it is a safe name, else raise InvalidNameError."""
+    if not isinstance(value, str) or value == "":
+        raise InvalidNameError(f"{what} is empty: give a non-empty {what}")
+    shown = value.encode("unicode_escape").decode("ascii")
+    if len(value) > MAX_NAME_LENGTH:
+        raise InvalidNameError(
+            f"{what} '{shown[:40]}…' is {len(value)} characters long: use at most {MAX_NAME_LENGTH}"
+        )
+    if value != value.strip():
+        raise InvalidNameError(f"{what} '{shown}' has leading or trailing spaces: remove them")
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in value):
+        raise InvalidNameError(
+            f"{what} '{shown}' contains a control character: use printable characters only"
+        )
+    if "/" in value or "\\" in value:
+        raise InvalidNameError(f"{what} '{shown}' contains a path separator: remove '/' and '\\'")
+    if ".." in value:
+        raise InvalidNameError(f"{what} '{shown}' contains '..': remove it")
+    if "@" in value:
+        raise InvalidNameError(
+            f"{what} '{shown}' contains '@', which separates name and version in refs: remove it"
+        )
+    return value
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A parsed reference: ``name@version``, ``name`` (latest), or a sha256 prefix."""
+
+    name: str | None
+    version: str | None
+    sha256_prefix: str | None
+
+    def __str__(self) -> str:
+        return f"{self.name}@{self.version}" if self.version else str(self.name)
+
+
+def parse_ref(text: str) -> Ref:
+    """Parse a snapshot reference as typed by a user.
+
+    A bare string of 8–64 lowercase hex characters is read as a sha256 prefix,
+    because that is what users copy from ``sha256sum`` output.
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidNameError("reference is empty: give dataset@version, a dataset name or a sha256 prefix")
+    text = text.strip()
+    if "@" in text:
+        name, _, version = text.partition("@")
+        validate_name(name, what="dataset name")
+        validate_name(version, what="version")
+        return Ref(name=name, version=version, sha256_prefix=None)
+    if _HEX_PREFIX.match(text):
+        # Could also be a dataset whose name happens to be hex: resolution tries both.
+        return Ref(name=text, version=None, sha256_prefix=text)
+    validate_name(text, what="dataset name")
+    return Ref(name=text, version=None, sha256_prefix=None)

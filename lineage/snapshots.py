@@ -1,0 +1,567 @@
+"""Dataset snapshots: register, look up, list, verify and check out immutable data.
+
+Registration follows invariants 1–3: the bytes are staged and hashed, the file is
+parsed (so a bad file is refused before anything is visible), the blob is
+published, and only then is the row written together with its audit event.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import uuid
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from lineage.audit import append_event
+from lineage.entities import STAGES, SnapshotInfo, VerifyResult
+from lineage.errors import (
+    AmbiguousRefError,
+    DestinationExistsError,
+    ImmutableVersionError,
+    IntegrityError,
+    InvalidInputError,
+    NotFoundError,
+)
+from lineage.hashing import hash_file
+from lineage.manifest import ManifestEntry, member_files, parse_manifest, render_manifest
+from lineage.naming import parse_ref, validate_name
+from lineage.progress import NO_PROGRESS, Progress
+from lineage.tables import Dataset, Edge, Snapshot, SnapshotFile, utcnow
+
+if TYPE_CHECKING:
+    from lineage import tabular
+    from lineage.store import Store
+
+SNAPSHOT_KIND = "snapshot"
+DERIVED_FROM = "derived_from"
+
+
+class SnapshotService:
+    """``store.snapshots``: the verbs add, get, find, list, verify and checkout."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    # -- add ----------------------------------------------------------------------------
+    def add(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        dataset: str,
+        version: str | None = None,
+        stage: str = "raw",
+        parents: Iterable[str] = (),
+        transform: str = "",
+        note: str = "",
+        copy: bool = True,
+        progress: Progress = NO_PROGRESS,
+    ) -> SnapshotInfo:
+        """Register the file or Parquet directory at ``path`` as ``dataset@version``.
+
+        Same bytes under the same name return the existing snapshot (``created`` is
+        False); other bytes under a taken version raise ImmutableVersionError.
+        """
+        store = self._store
+        store.require_writable()
+        validate_name(dataset, what="dataset name")
+        if version is not None:
+            validate_name(version, what="version")
+        if stage not in STAGES:
+            raise InvalidInputError(f"unknown stage '{stage}': use one of {', '.join(STAGES)}")
+        parent_refs = list(dict.fromkeys(parents))
+        from lineage import tabular  # pyarrow loads only when data is read
+
+        source = _existing_path(path)
+        data_format = tabular.detect_format(source) if source.is_file() else "parquet-dir"
+        members = _members(source) if data_format == "parquet-dir" else []
+        with store.db.session() as session:
+            parent_rows = [self._resolve(session, ref) for ref in parent_refs]
+
+        cached = self._cached_digest(source, members)
+        if cached is not None:
+            existing = self._existing_for(dataset, version, cached)
+            if existing is not None:
+                return existing
+
+        staged = _Registration(store, source, data_format, members, copy, progress)
+        staged.run()
+        try:
+            existing = self._existing_for(dataset, version, staged.sha256)
+            if existing is not None:
+                return existing
+            staged.publish()
+            with store.db.session(write=True) as session:
+                return self._insert(
+                    session, staged, dataset=dataset, version=version, stage=stage,
+                    parent_ids=[row.id for row, _ in parent_rows], transform=transform, note=note,
+                )
+        finally:
+            staged.discard()
+
+    def _cached_digest(self, source: Path, members: list[tuple[str, Path]]) -> str | None:
+        cache = self._store.hash_cache
+        if not members:
+            return cache.get(source)
+        entries = []
+        for relative, member in members:
+            digest = cache.get(member)
+            if digest is None:
+                return None
+            entries.append(ManifestEntry(relative, member.stat().st_size, digest))
+        from lineage.hashing import sha256_bytes
+
+        return sha256_bytes(render_manifest(entries))
+
+    def _existing_for(self, dataset: str, version: str | None, sha256: str) -> SnapshotInfo | None:
+        """The snapshot these bytes already are, or None; refuse a taken version with other bytes."""
+        with self._store.db.session() as session:
+            return self._check_existing(session, dataset, version, sha256)
+
+    def _check_existing(self, session: Session, dataset: str, version: str | None, sha256: str) -> SnapshotInfo | None:
+        if version is not None:
+            row = session.exec(
+                select(Snapshot).join(Dataset).where(Dataset.name == dataset, Snapshot.version == version)
+            ).first()
+            if row is None:
+                return None
+            if row.sha256 != sha256:
+                raise ImmutableVersionError(
+                    f"{dataset}@{version} already holds sha256 {row.sha256}; this data is sha256 {sha256}: "
+                    "register it under a new version"
+                )
+        else:
+            row = session.exec(
+                select(Snapshot).join(Dataset)
+                .where(Dataset.name == dataset, Snapshot.sha256 == sha256)
+                .order_by(col(Snapshot.id).desc())
+            ).first()
+            if row is None:
+                return None
+        return self._to_infos(session, [row])[0]
+
+    def _insert(
+        self, session: Session, staged: _Registration, *, dataset: str, version: str | None, stage: str,
+        parent_ids: list[int | None], transform: str, note: str,
+    ) -> SnapshotInfo:
+        existing = self._check_existing(session, dataset, version, staged.sha256)  # re-check under the lock
+        if existing is not None:
+            return existing
+        actor = self._store.actor
+        dataset_row = session.exec(select(Dataset).where(Dataset.name == dataset)).first()
+        if dataset_row is None:
+            dataset_row = Dataset(name=dataset, created_by=actor)
+            session.add(dataset_row)
+            session.flush()
+            append_event(session, actor=actor, action="dataset.create", subject=dataset, payload={"name": dataset})
+        version = version or _next_auto_version(session, dataset_row.id)
+        info = staged.info
+        row = Snapshot(
+            dataset_id=dataset_row.id, version=version, stage=stage, hash_algorithm="sha256",
+            sha256=staged.sha256, size_bytes=staged.size, format=staged.data_format, rows=info.rows,
+            column_count=info.columns, arrow_schema=_schema_text(info), fingerprint=info.fingerprint,
+            source_uri=str(staged.source), stored=staged.copy, note=note, created_by=actor,
+        )
+        session.add(row)
+        session.flush()
+        for entry in staged.entries:
+            session.add(SnapshotFile(snapshot_id=row.id, path=entry.path, size_bytes=entry.size, sha256=entry.sha256))
+        for parent_id in parent_ids:
+            session.add(Edge(parent_kind=SNAPSHOT_KIND, parent_id=parent_id, child_kind=SNAPSHOT_KIND,
+                             child_id=row.id, relation=DERIVED_FROM, transform_ref=transform))
+        session.flush()
+        result = self._to_infos(session, [row], created=True)[0]
+        append_event(
+            session, actor=actor, action="snapshot.add", subject=result.ref,
+            payload={
+                "sha256": result.sha256, "hash_algorithm": "sha256", "size_bytes": result.size_bytes,
+                "format": result.format, "rows": result.rows, "columns": result.columns,
+                "fingerprint": result.fingerprint, "stage": stage, "parents": result.parents,
+                "transform": transform, "source_uri": result.source_uri, "stored": result.stored,
+            },
+        )
+        return result
+
+    # -- lookups ------------------------------------------------------------------------
+    def get(self, ref: str) -> SnapshotInfo:
+        """The snapshot a reference names; NotFoundError if none."""
+        with self._store.db.session() as session:
+            row, _ = self._resolve(session, ref)
+            return self._to_infos(session, [row])[0]
+
+    def find(self, ref: str) -> SnapshotInfo | None:
+        """Like ``get`` but None when nothing matches."""
+        try:
+            return self.get(ref)
+        except NotFoundError:
+            return None
+
+    def list(self, *, dataset: str | None = None, as_of: datetime | None = None) -> list[SnapshotInfo]:
+        """Snapshots ordered by dataset name and registration time (optionally as of a past instant)."""
+        with self._store.db.session() as session:
+            query = select(Snapshot).join(Dataset)
+            if dataset is not None:
+                validate_name(dataset, what="dataset name")
+                if session.exec(select(Dataset.id).where(Dataset.name == dataset)).first() is None:
+                    raise NotFoundError(f"no dataset named '{dataset}': see `lineage snapshot list` for names")
+                query = query.where(Dataset.name == dataset)
+            if as_of is not None:
+                query = query.where(Snapshot.created_at <= _naive_utc(as_of))
+            rows = list(session.exec(query.order_by(Dataset.name, Snapshot.created_at, Snapshot.id)))
+            return self._to_infos(session, rows)
+
+    def counts(self) -> dict[str, int]:
+        """How many datasets and snapshots the store holds, and their total size."""
+        with self._store.db.session() as session:
+            datasets = session.exec(select(func.count()).select_from(Dataset)).one()
+            snapshots, total = session.exec(
+                select(func.count(), func.coalesce(func.sum(Snapshot.size_bytes), 0)).select_from(Snapshot)
+            ).one()
+            return {"datasets": int(datasets), "snapshots": int(snapshots), "bytes": int(total)}
+
+    def _resolve(self, session: Session, ref: str) -> tuple[Snapshot, str]:
+        parsed = parse_ref(ref)
+        if parsed.version is not None:
+            row = session.exec(
+                select(Snapshot).join(Dataset).where(Dataset.name == parsed.name, Snapshot.version == parsed.version)
+            ).first()
+            if row is None:
+                raise NotFoundError(
+                    f"no snapshot {parsed.name}@{parsed.version}: see `lineage snapshot list --dataset {parsed.name}`"
+                )
+            return row, ref
+        if parsed.sha256_prefix is not None:
+            rows = list(session.exec(
+                select(Snapshot).where(col(Snapshot.sha256).startswith(parsed.sha256_prefix)).limit(10)
+            ))
+            if len({r.sha256 for r in rows}) > 1:
+                names = ", ".join(sorted(self._ref_of(session, r) for r in rows))
+                raise AmbiguousRefError(f"sha256 prefix {parsed.sha256_prefix} matches {names}: give more characters")
+            if rows:
+                return rows[0], ref
+        row = session.exec(
+            select(Snapshot).join(Dataset).where(Dataset.name == parsed.name).order_by(col(Snapshot.id).desc())
+        ).first()
+        if row is None:
+            raise NotFoundError(f"no snapshot or dataset matches '{ref}': see `lineage snapshot list`")
+        return row, ref
+
+    @staticmethod
+    def _ref_of(session: Session, row: Snapshot) -> str:
+        dataset = session.get(Dataset, row.dataset_id)
+        return f"{dataset.name if dataset else '?'}@{row.version}"
+
+    def _to_infos(self, session: Session, rows: list[Snapshot], *, created: bool = False) -> list[SnapshotInfo]:
+        """Rows to entities with two batched queries (datasets, parents), never one per row."""
+        if not rows:
+            return []
+        ids = [row.id for row in rows]
+        names = dict(session.exec(select(Dataset.id, Dataset.name).where(col(Dataset.id).in_({r.dataset_id for r in rows}))).all())
+        parents: dict[int, list[tuple[str, str]]] = {}
+        parent_query = (
+            select(Edge.child_id, Dataset.name, Snapshot.version, Edge.transform_ref)
+            .join(Snapshot, Snapshot.id == Edge.parent_id)
+            .join(Dataset, Dataset.id == Snapshot.dataset_id)
+            .where(Edge.child_kind == SNAPSHOT_KIND, Edge.parent_kind == SNAPSHOT_KIND, col(Edge.child_id).in_(ids))
+            .order_by(Edge.id)
+        )
+        for child_id, name, version, transform in session.exec(parent_query):
+            parents.setdefault(child_id, []).append((f"{name}@{version}", transform))
+        files: dict[int, list[dict[str, Any]]] = {}
+        for file in session.exec(select(SnapshotFile).where(col(SnapshotFile.snapshot_id).in_(ids)).order_by(SnapshotFile.path)):
+            files.setdefault(file.snapshot_id, []).append(
+                {"path": file.path, "size_bytes": file.size_bytes, "sha256": file.sha256}
+            )
+        import json
+
+        infos = []
+        for row in rows:
+            schema_doc = json.loads(row.arrow_schema)
+            links = parents.get(row.id, [])
+            infos.append(SnapshotInfo(
+                dataset=names[row.dataset_id], version=row.version, stage=row.stage,
+                hash_algorithm=row.hash_algorithm, sha256=row.sha256, size_bytes=row.size_bytes,
+                format=row.format, rows=row.rows, columns=row.column_count, fingerprint=row.fingerprint,
+                schema=schema_doc["fields"], arrow_schema=schema_doc["arrow"],
+                parents=[ref for ref, _ in links], transform=next((t for _, t in links if t), ""),
+                source_uri=row.source_uri, stored=row.stored, note=row.note,
+                created_at=row.created_at.replace(tzinfo=UTC), created_by=row.created_by,
+                created=created, files=files.get(row.id, []),
+            ))
+        return infos
+
+    # -- verify -------------------------------------------------------------------------
+    def verify(
+        self, ref: str | None = None, *, dataset: str | None = None, progress: Progress = NO_PROGRESS
+    ) -> list[VerifyResult]:
+        """Re-hash stored bytes (and each source) of one snapshot, a dataset, or all of them.
+
+        Always re-reads the bytes; the hash cache is never consulted here.
+        """
+        targets = [self.get(ref)] if ref is not None else self.list(dataset=dataset)
+        total = sum(s.size_bytes * (2 if s.stored else 1) for s in targets)
+        progress.start(total, "verifying")
+        try:
+            return [self._verify_one(snapshot, progress) for snapshot in targets]
+        finally:
+            progress.finish()
+
+    def _verify_one(self, snapshot: SnapshotInfo, progress: Progress) -> VerifyResult:
+        objects = self._store.objects
+        problems: list[str] = []
+        if snapshot.stored or snapshot.format == "parquet-dir":
+            problem = objects.verify(snapshot.sha256, progress.advance if snapshot.format != "parquet-dir" else None)
+            if problem:
+                problems.append(problem if snapshot.format != "parquet-dir" else f"manifest {problem}")
+        if snapshot.stored:
+            for file in snapshot.files:
+                problem = objects.verify(file["sha256"], progress.advance)
+                if problem:
+                    problems.append(f"{file['path']}: {problem}")
+        source_status, source_problem = self._check_source(snapshot, progress)
+        if not snapshot.stored and source_status != "unchanged":
+            problems.append(f"not stored and its source is {source_status}: {source_problem}")
+        return VerifyResult(
+            ref=snapshot.ref, ok=not problems, problem="; ".join(problems) or None,
+            source_status=source_status, source_problem=source_problem,
+        )
+
+    @staticmethod
+    def _check_source(snapshot: SnapshotInfo, progress: Progress) -> tuple[str, str | None]:
+        """Does the original source path still hold the recorded bytes?"""
+        source = Path(snapshot.source_uri)
+        if not source.is_absolute():
+            return "not-local", None
+        if not source.exists():
+            return "missing", f"{source} no longer exists"
+        try:
+            if snapshot.format == "parquet-dir":
+                entries = [
+                    ManifestEntry(rel, p.stat().st_size, hash_file(str(p), progress.advance)[0])
+                    for rel, p in member_files(source)
+                ]
+                from lineage.hashing import sha256_bytes
+
+                actual = sha256_bytes(render_manifest(entries))
+            else:
+                actual, _ = hash_file(str(source), progress.advance)
+        except OSError as exc:
+            return "missing", f"{source} cannot be read ({exc.strerror})"
+        if actual != snapshot.sha256:
+            return "changed", f"{source} now hashes to {actual}, recorded {snapshot.sha256}"
+        return "unchanged", None
+
+    # -- checkout -----------------------------------------------------------------------
+    def checkout(
+        self, ref: str, destination: str | os.PathLike[str], *, force: bool = False, progress: Progress = NO_PROGRESS
+    ) -> Path:
+        """Write the exact registered bytes to ``destination`` (the data half of a rollback).
+
+        The bytes are verified against the recorded sha256 while they are written to a
+        temporary name, which replaces the destination only when they match.
+        """
+        snapshot = self.get(ref)
+        target = Path(destination).expanduser().absolute()
+        if target.exists() and not force:
+            raise DestinationExistsError(f"{target} already exists: choose another destination or pass --force")
+        if not target.parent.is_dir():
+            raise InvalidInputError(f"folder {target.parent} does not exist: create it first")
+        tmp = target.parent / f".{target.name}.lineage-{uuid.uuid4().hex[:8]}"
+        progress.start(snapshot.size_bytes, "checking out")
+        try:
+            if snapshot.format == "parquet-dir":
+                self._checkout_dir(snapshot, tmp, progress)
+            else:
+                self._checkout_file(snapshot.sha256, snapshot, tmp, progress)
+            if target.exists():
+                if target.is_dir() and not target.is_symlink():
+                    shutil.rmtree(target)
+                else:
+                    target.unlink()
+            os.replace(tmp, target)
+        finally:
+            progress.finish()
+            if tmp.is_dir():
+                shutil.rmtree(tmp, ignore_errors=True)
+            elif tmp.exists():
+                tmp.unlink()
+        return target
+
+    def _checkout_file(self, sha256: str, snapshot: SnapshotInfo, tmp: Path, progress: Progress, member: str | None = None) -> None:
+        with open(tmp, "wb") as out:
+            if snapshot.stored:
+                actual = self._store.objects.copy_to(sha256, out, progress.advance)
+            else:
+                source = Path(snapshot.source_uri) / member if member else Path(snapshot.source_uri)
+                try:
+                    with open(source, "rb") as handle:
+                        from lineage.hashing import copy_and_hash
+
+                        actual, _ = copy_and_hash(handle, out, progress.advance)
+                except FileNotFoundError:
+                    raise NotFoundError(
+                        f"{snapshot.ref} was registered with --no-copy and its source {source} is gone: "
+                        "the bytes cannot be restored"
+                    ) from None
+            out.flush()
+            os.fsync(out.fileno())
+        if actual != sha256:
+            raise IntegrityError(
+                f"the bytes for {snapshot.ref}{' ' + member if member else ''} hash to {actual}, recorded {sha256}: "
+                "nothing was written; run `lineage snapshot verify` to investigate"
+            )
+
+    def _checkout_dir(self, snapshot: SnapshotInfo, tmp: Path, progress: Progress) -> None:
+        with self._store.objects.open(snapshot.sha256) as handle:
+            entries = parse_manifest(handle.read())
+        tmp.mkdir()
+        for entry in entries:
+            out = tmp / entry.path
+            out.parent.mkdir(parents=True, exist_ok=True)
+            self._checkout_file(entry.sha256, snapshot, out, progress, member=entry.path)
+
+
+class _Registration:
+    """The staging half of ``add``: hash (and copy) the bytes while parsing the table.
+
+    Parsing and hashing run on two threads; pyarrow and hashlib both release the
+    GIL, so the two passes overlap on two cores.
+    """
+
+    def __init__(self, store: Store, source: Path, data_format: str, members: list[tuple[str, Path]],
+                 copy: bool, progress: Progress) -> None:
+        self.store = store
+        self.source = source
+        self.data_format = data_format
+        self.members = members
+        self.copy = copy
+        self.progress = progress
+        self.entries: list[ManifestEntry] = []
+        self.sha256 = ""
+        self.size = 0
+        self.info: tabular.TableInfo
+        self._stages: list[Any] = []
+        self._contexts: list[Any] = []
+        self._manifest: bytes | None = None
+
+    def run(self) -> None:
+        files = self.members or [(self.source.name, self.source)]
+        total = sum(path.stat().st_size for _, path in files)
+        failure: list[BaseException] = []
+
+        from lineage import tabular
+
+        def parse() -> None:
+            try:
+                self.info = tabular.inspect(self.source, self.data_format, [p for _, p in self.members] or None)
+            except BaseException as exc:  # re-raised on the calling thread
+                failure.append(exc)
+
+        parser = threading.Thread(target=parse, name="lineage-parse", daemon=True)
+        parser.start()
+        self.progress.start(total, f"hashing {self.source.name}")
+        try:
+            for relative, path in files:
+                stat = path.stat()
+                digest, size = self._hash_one(path)
+                self.store.hash_cache.put(path, digest, stat)
+                self.entries.append(ManifestEntry(relative, size, digest))
+        except BaseException:
+            parser.join()
+            self.discard()
+            raise
+        finally:
+            self.progress.finish()
+        parser.join()
+        if failure:
+            self.discard()
+            raise failure[0]
+        if self.members:
+            self._manifest = render_manifest(self.entries)
+            from lineage.hashing import sha256_bytes
+
+            self.sha256 = sha256_bytes(self._manifest)
+            self.size = sum(entry.size for entry in self.entries)
+        else:
+            self.sha256, self.size = self.entries[0].sha256, self.entries[0].size
+            self.entries = []  # a single file has no member list
+
+    def _hash_one(self, path: Path) -> tuple[str, int]:
+        if not self.copy:
+            return hash_file(str(path), self.progress.advance)
+        with open(path, "rb", buffering=0) as handle:
+            context = self.store.objects.stage(handle, self.progress.advance)
+            staged = context.__enter__()  # copies and hashes; exited in discard()
+        self._contexts.append(context)
+        self._stages.append(staged)
+        return staged.sha256, staged.size
+
+    def publish(self) -> None:
+        """Make every blob durable under its key (blob before row, invariant 3)."""
+        for staged in self._stages:
+            staged.publish()
+        if self._manifest is not None:
+            self.store.objects.put_bytes(self._manifest)
+
+    def discard(self) -> None:
+        """Remove temporary files; published blobs stay (they are content-addressed)."""
+        while self._contexts:
+            self._contexts.pop().__exit__(None, None, None)
+        self._stages.clear()
+
+
+def _existing_path(path: str | os.PathLike[str]) -> Path:
+    source = Path(path).expanduser()
+    if not source.exists():
+        raise InvalidInputError(f"path {source} does not exist: check the path")
+    source = source.absolute()
+    if source.is_file() and source.stat().st_size == 0:
+        raise InvalidInputError(f"{source} is empty (0 bytes): there is nothing to register")
+    if not source.is_file() and not source.is_dir():
+        raise InvalidInputError(f"{source} is not a regular file or directory: register a file or a folder")
+    return source
+
+
+def _members(directory: Path) -> list[tuple[str, Path]]:
+    members = member_files(directory)
+    if not members:
+        raise InvalidInputError(
+            f"directory {directory} holds no .parquet files: register a Parquet file, a CSV file "
+            "or a directory of Parquet files"
+        )
+    for relative, member in members:
+        if member.stat().st_size == 0:
+            raise InvalidInputError(f"{directory / relative} is empty (0 bytes): remove it or re-export it")
+    return members
+
+
+def _schema_text(info: tabular.TableInfo) -> str:
+    import json
+
+    return json.dumps({"fields": info.schema, "arrow": info.arrow_schema})
+
+
+def _next_auto_version(session: Session, dataset_id: int | None) -> str:
+    """``YYYY_MM_DD`` of today (UTC), then ``YYYY_MM_DD.1``, ``.2``… as in the seed's names."""
+    base = utcnow().strftime("%Y_%m_%d")
+    taken = set(session.exec(
+        select(Snapshot.version).where(Snapshot.dataset_id == dataset_id, col(Snapshot.version).startswith(base))
+    ))
+    if base not in taken:
+        return base
+    n = 1
+    while f"{base}.{n}" in taken:
+        n += 1
+    return f"{base}.{n}"
+
+
+def _naive_utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(UTC).replace(tzinfo=None)

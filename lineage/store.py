@@ -1,0 +1,81 @@
+"""``Store``: the one entry object that ties settings, database, blobs and services together.
+
+The CLI and the pages build one Store and call its services
+(``store.snapshots.add(...)``); tests do the same against a tmp-dir store.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from lineage.config import Settings
+from lineage.db import Database
+from lineage.errors import ReadOnlyError
+from lineage.hashcache import HashCache
+from lineage.objectstore import ObjectStore
+
+
+class Store:
+    """An opened Lineage store. Build it with ``Store.open()`` or ``Store.init()``."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.home: Path = settings.home
+        self.read_only = settings.read_only
+        self.actor = settings.actor
+        self.db = Database(settings.resolved_db_url, read_only=settings.read_only)
+        self.objects = ObjectStore(settings.resolved_store_url)
+        self.hash_cache = HashCache(self.home / "cache" / "hashes.db")
+
+        from lineage.audit_service import AuditService
+        from lineage.snapshots import SnapshotService
+
+        self.snapshots = SnapshotService(self)
+        self.audit = AuditService(self)
+
+    @classmethod
+    def open(cls, home: str | os.PathLike[str] | None = None, **overrides: object) -> Store:
+        """Open an existing store; SchemaVersionError tells how to create or upgrade it."""
+        store = cls(_settings(home, overrides))
+        store.db.check_schema()
+        return store
+
+    @classmethod
+    def init(cls, home: str | os.PathLike[str] | None = None, **overrides: object) -> Store:
+        """Create the store (or upgrade its schema) and return it opened."""
+        settings = _settings(home, overrides)
+        if settings.read_only:
+            raise ReadOnlyError("this store is read-only (LINEAGE_READ_ONLY is set): unset it to create or upgrade it")
+        settings.home.mkdir(parents=True, exist_ok=True)
+        store = cls(settings)
+        before = store.db.upgrade()
+        if before is None:
+            from lineage.audit import append_event
+            from lineage.db import SCHEMA_HEAD
+
+            with store.db.session(write=True) as session:
+                append_event(session, actor=store.actor, action="store.init", subject=str(store.home),
+                             payload={"schema": SCHEMA_HEAD})
+        return store
+
+    def require_writable(self) -> None:
+        """Refuse early, before any work, when the store is read-only."""
+        if self.read_only:
+            raise ReadOnlyError("this store is read-only (LINEAGE_READ_ONLY is set): unset it to make changes")
+
+    def close(self) -> None:
+        self.db.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+
+def _settings(home: str | os.PathLike[str] | None, overrides: dict[str, object]) -> Settings:
+    values = dict(overrides)
+    if home is not None:
+        values["home"] = Path(home)
+    return Settings(**values)  # type: ignore[arg-type]

@@ -1,0 +1,1 @@
+"""Deterministic sample customer snapshots for demonstrating Lineage end to end."""
