@@ -22,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-FINGERPRINT_VERSION = "lineage-fingerprint-v1"
+FINGERPRINT_VERSION = "lineage-fingerprint-v2"
 _CANONICAL_NAN = np.array([np.nan], dtype=np.float64).view(np.uint64)[0]
 _CANONICAL_NAN32 = np.array([np.nan], dtype=np.float32).view(np.uint32)[0]
 
@@ -36,6 +36,19 @@ def canonical_type(data_type: pa.DataType) -> str:
         return "string"
     if pa.types.is_binary(data_type) or pa.types.is_large_binary(data_type) or pa.types.is_binary_view(data_type):
         return "binary"
+    # Nested types: the child field names ("item" in Arrow, "element" after Parquet, the map's
+    # entries name) and the large/view list layouts are encodings too, so recurse on the children.
+    if (pa.types.is_list(data_type) or pa.types.is_large_list(data_type)
+            or pa.types.is_list_view(data_type) or pa.types.is_large_list_view(data_type)):
+        return f"list<{canonical_type(data_type.value_type)}>"
+    if pa.types.is_fixed_size_list(data_type):
+        return f"fixed_size_list<{canonical_type(data_type.value_type)}>[{data_type.list_size}]"
+    if pa.types.is_map(data_type):
+        keys_sorted = ", keys_sorted" if data_type.keys_sorted else ""
+        return f"map<{canonical_type(data_type.key_type)}, {canonical_type(data_type.item_type)}{keys_sorted}>"
+    if pa.types.is_struct(data_type):
+        fields = ", ".join(f"{field.name}: {canonical_type(field.type)}" for field in data_type)
+        return f"struct<{fields}>"
     return str(data_type)
 
 
@@ -96,10 +109,10 @@ class _ColumnHasher:
         self.values.update(memoryview(np.ascontiguousarray(raw).reshape(-1)))
 
     def _update_variable(self, chunk: pa.Array) -> None:
+        if pa.types.is_string_view(chunk.type) or pa.types.is_binary_view(chunk.type):
+            chunk = chunk.cast(pa.large_binary())  # first: if_else has no kernel for view types
         if chunk.null_count:
             chunk = pc.if_else(chunk.is_valid(), chunk, pa.scalar(b"" if pa.types.is_binary(chunk.type) or pa.types.is_large_binary(chunk.type) else "", chunk.type))
-        if pa.types.is_string_view(chunk.type) or pa.types.is_binary_view(chunk.type):
-            chunk = chunk.cast(pa.large_binary())
         offset_type = np.int64 if pa.types.is_large_string(chunk.type) or pa.types.is_large_binary(chunk.type) else np.int32
         offsets = np.frombuffer(chunk.buffers()[1], dtype=offset_type, count=chunk.offset + len(chunk) + 1)
         offsets = offsets[chunk.offset :]

@@ -3,7 +3,8 @@
 Re-adding an unchanged file must not re-read gigabytes. The cache lives in the store
 home (it describes this machine's files, not the shared store) and is only ever a
 hint: a miss or a stale entry costs a re-hash, never a wrong answer, because any
-change to the file changes its size or mtime_ns (or its inode when replaced).
+change to the file changes its size or mtime_ns (or its inode when replaced), once the
+file is older than RACY_WINDOW_NS (fresher files are not cached).
 ``verify`` never consults it.
 """
 
@@ -12,7 +13,17 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import time
 from pathlib import Path
+
+RACY_WINDOW_NS = 2_000_000_000
+"""Files modified less than this long ago are not cached ("racy" entries, as git calls them).
+
+Many filesystems keep mtime in coarse ticks (a few ms on older Linux kernels, 1 s on
+HFS+ and some network mounts, 2 s on FAT): a file rewritten with the same size within
+the tick it was hashed in keeps its (inode, size, mtime_ns) key, and the cache would
+answer with the old digest. Once the tick has passed, any rewrite gets a new mtime.
+"""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS file_hash (
@@ -62,6 +73,8 @@ class HashCache:
         try:
             if self._key(path.stat()) != self._key(stat):
                 return  # the file changed while it was being hashed: do not cache
+            if time.time_ns() - stat.st_mtime_ns < RACY_WINDOW_NS:
+                return  # too fresh: a same-size rewrite could still get this same mtime
             with self._connect() as connection:
                 connection.execute(
                     "INSERT OR REPLACE INTO file_hash VALUES (?, ?, ?, ?, ?)", (*self._key(stat), sha256)

@@ -71,7 +71,7 @@ def copy_and_hash(
     def write_chunks() -> None:
         try:
             while (chunk := chunks.get()) is not None:
-                destination.write(chunk)
+                _write_all(destination, chunk)
         except BaseException as exc:  # surfaced to the caller below
             failure.append(exc)
             while chunks.get() is not None:  # drain so the reader never blocks forever
@@ -94,3 +94,13 @@ def copy_and_hash(
     if failure:
         raise failure[0]
     return digest.hexdigest(), size
+
+
+def _write_all(destination: BinaryIO, chunk: bytes) -> None:
+    """Write every byte: a raw stream (``open(..., buffering=0)``) may write fewer than asked."""
+    view = memoryview(chunk)
+    while view:
+        written = destination.write(view)
+        if written is None or written >= len(view):  # None: a writer that does not count
+            return
+        view = view[written:]

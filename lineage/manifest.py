@@ -61,7 +61,11 @@ def render_manifest(entries: list[ManifestEntry]) -> bytes:
 
 def parse_manifest(data: bytes) -> list[ManifestEntry]:
     """Read a manifest back (for checkout and verify)."""
-    lines = data.decode("utf-8").splitlines()
+    # Split on "\n" only: str.splitlines() would also split inside paths holding other
+    # Unicode line boundaries (U+2028, U+0085, \x0c...), which member_files accepts.
+    lines = data.decode("utf-8").split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
     if not lines or lines[0] != MANIFEST_HEADER:
         raise InvalidInputError(f"not a {MANIFEST_HEADER} manifest")
     entries = []
