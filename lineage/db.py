@@ -162,6 +162,9 @@ class Database:
 
     def check_schema(self) -> None:
         """Refuse to work on a database that is missing or at another schema version."""
+        path = self.sqlite_path()
+        if path is not None and not path.exists():  # connecting would create an empty file
+            raise self._not_initialised()
         revision = self.current_revision()
         if revision is None:
             raise self._not_initialised()

@@ -202,8 +202,14 @@ class SnapshotService:
         except NotFoundError:
             return None
 
-    def list(self, *, dataset: str | None = None, as_of: datetime | None = None) -> list[SnapshotInfo]:
-        """Snapshots ordered by dataset name and registration time (optionally as of a past instant)."""
+    def list(
+        self, *, dataset: str | None = None, as_of: datetime | None = None,
+        newest_first: bool = False, limit: int | None = None,
+    ) -> list[SnapshotInfo]:
+        """Snapshots ordered by dataset name and registration time (optionally as of a past instant).
+
+        ``newest_first`` orders by registration time alone, newest first (for "latest" views).
+        """
         with self._store.db.session() as session:
             query = select(Snapshot).join(Dataset)
             if dataset is not None:
@@ -213,7 +219,13 @@ class SnapshotService:
                 query = query.where(Dataset.name == dataset)
             if as_of is not None:
                 query = query.where(Snapshot.created_at <= _naive_utc(as_of))
-            rows = list(session.exec(query.order_by(Dataset.name, Snapshot.created_at, Snapshot.id)))
+            if newest_first:
+                query = query.order_by(col(Snapshot.id).desc())
+            else:
+                query = query.order_by(Dataset.name, Snapshot.created_at, Snapshot.id)
+            if limit is not None:
+                query = query.limit(limit)
+            rows = list(session.exec(query))
             return self._to_infos(session, rows)
 
     def counts(self) -> dict[str, int]:
@@ -240,7 +252,7 @@ class SnapshotService:
             rows = list(session.exec(
                 select(Snapshot).where(col(Snapshot.sha256).startswith(parsed.sha256_prefix)).limit(10)
             ))
-            if len({r.sha256 for r in rows}) > 1:
+            if len(rows) > 1:  # different bytes, or the same bytes under two names
                 names = ", ".join(sorted(self._ref_of(session, r) for r in rows))
                 raise AmbiguousRefError(f"sha256 prefix {parsed.sha256_prefix} matches {names}: give more characters")
             if rows:

@@ -98,7 +98,15 @@ def _read_csv(path: Path) -> pa.Table:
     from pyarrow import csv
 
     parse = csv.ParseOptions(delimiter="\t" if path.suffix.lower() == ".tsv" else ",")
-    return csv.read_csv(path, parse_options=parse)
+    table = csv.read_csv(path, parse_options=parse)
+    for field in table.schema:
+        # Arrow falls back to binary for a column that is not valid UTF-8 text.
+        if pa.types.is_binary(field.type) or pa.types.is_large_binary(field.type):
+            raise InvalidInputError(
+                f"{path} is not valid UTF-8 text (column '{field.name}' holds undecodable bytes): "
+                "re-encode the CSV as UTF-8"
+            )
+    return table
 
 
 def _parquet_schema(files: list[Path]) -> pa.Schema:

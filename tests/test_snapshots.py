@@ -1,0 +1,241 @@
+"""Snapshot registration, lookup, verify and checkout on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from lineage.errors import (
+    AmbiguousRefError,
+    DestinationExistsError,
+    ImmutableVersionError,
+    InvalidInputError,
+    NotFoundError,
+)
+from lineage.store import Store
+from tests.factories import write_csv, write_parquet
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_registering_parquet_records_hash_size_rows_schema_and_actor(store: Store, data_dir: Path) -> None:
+    path = write_parquet(data_dir / "c.parquet", rows=150)
+    info = store.snapshots.add(path, dataset="customers", version="v1", stage="raw", note="first")
+    assert info.created is True
+    assert info.ref == "customers@v1"
+    assert info.sha256 == sha256_of(path)
+    assert info.hash_algorithm == "sha256"
+    assert info.size_bytes == path.stat().st_size
+    assert (info.format, info.rows, info.columns) == ("parquet", 150, 6)
+    assert [f["name"] for f in info.schema] == ["customer_id", "amount", "region", "name", "signup", "active"]
+    assert info.schema[0]["type"] == "int64"
+    assert info.fingerprint.startswith("blake3:")
+    assert info.created_by == "tester"
+    assert info.source_uri == str(path)
+    assert store.objects.exists(info.sha256)
+
+
+def test_reregistering_same_bytes_returns_existing_snapshot(store: Store, data_dir: Path) -> None:
+    path = write_parquet(data_dir / "c.parquet")
+    first = store.snapshots.add(path, dataset="customers", version="v1")
+    again = store.snapshots.add(path, dataset="customers", version="v1")
+    assert again.created is False
+    assert again.sha256 == first.sha256 and again.created_at == first.created_at
+    copy = data_dir / "copy.parquet"
+    shutil.copyfile(path, copy)  # new inode, so the hash cache misses: the database answers
+    assert store.snapshots.add(copy, dataset="customers").created is False
+    assert len(store.snapshots.list()) == 1
+    assert [e.action for e in store.audit.log()].count("snapshot.add") == 1
+
+
+def test_other_bytes_under_taken_version_are_refused_naming_both_hashes(store: Store, data_dir: Path) -> None:
+    first = write_parquet(data_dir / "a.parquet", seed=1)
+    second = write_parquet(data_dir / "b.parquet", seed=2)
+    kept = store.snapshots.add(first, dataset="customers", version="v1")
+    events_before = len(store.audit.log())
+    with pytest.raises(ImmutableVersionError) as raised:
+        store.snapshots.add(second, dataset="customers", version="v1")
+    assert kept.sha256 in str(raised.value) and sha256_of(second) in str(raised.value)
+    assert not store.objects.exists(sha256_of(second))
+    assert len(store.audit.log()) == events_before
+    assert store.snapshots.get("customers@v1").sha256 == kept.sha256
+
+
+def test_automatic_versions_follow_the_utc_date_then_count_up(store: Store, data_dir: Path) -> None:
+    a = store.snapshots.add(write_parquet(data_dir / "a.parquet", seed=1), dataset="d")
+    b = store.snapshots.add(write_parquet(data_dir / "b.parquet", seed=2), dataset="d")
+    c = store.snapshots.add(write_parquet(data_dir / "c.parquet", seed=3), dataset="d")
+    base = a.created_at.strftime("%Y_%m_%d")
+    assert [a.version, b.version, c.version] == [base, f"{base}.1", f"{base}.2"]
+
+
+def test_csv_is_registered_with_rows_columns_and_inferred_schema(store: Store, data_dir: Path) -> None:
+    path = write_csv(data_dir / "c.csv", rows=42)
+    info = store.snapshots.add(path, dataset="raw_csv", version="1")
+    assert (info.format, info.rows, info.columns) == ("csv", 42, 5)
+    assert {f["name"]: f["type"] for f in info.schema}["amount"] == "double"
+
+
+def test_parquet_directory_is_one_snapshot_hashed_as_sorted_manifest(store: Store, data_dir: Path) -> None:
+    folder = data_dir / "parts"
+    (folder / "region=north").mkdir(parents=True)
+    write_parquet(folder / "region=north" / "part-1.parquet", rows=10, seed=1)
+    write_parquet(folder / "part-0.parquet", rows=20, seed=2)
+    (folder / "_SUCCESS").write_text("")
+    info = store.snapshots.add(folder, dataset="parts", version="v1")
+    assert info.format == "parquet-dir" and info.rows == 30
+    manifest = "lineage-manifest-v1\n" + "".join(
+        f"{rel}\t{(folder / rel).stat().st_size}\t{sha256_of(folder / rel)}\n"
+        for rel in ["part-0.parquet", "region=north/part-1.parquet"]
+    )
+    assert info.sha256 == hashlib.sha256(manifest.encode()).hexdigest()
+    assert [f["path"] for f in info.files] == ["part-0.parquet", "region=north/part-1.parquet"]
+    with store.objects.open(info.sha256) as handle:
+        assert handle.read().decode() == manifest
+
+
+def test_parents_and_transform_are_recorded_and_unknown_parent_is_refused(store: Store, data_dir: Path) -> None:
+    raw = store.snapshots.add(write_csv(data_dir / "raw.csv"), dataset="raw", version="1")
+    clean = store.snapshots.add(write_parquet(data_dir / "clean.parquet"), dataset="clean", version="1",
+                                stage="processed", parents=[raw.ref], transform="etl/clean.py:clean")
+    assert clean.parents == ["raw@1"] and clean.transform == "etl/clean.py:clean"
+    assert store.snapshots.get("clean@1").parents == ["raw@1"]
+    with pytest.raises(NotFoundError):
+        store.snapshots.add(write_parquet(data_dir / "x.parquet", seed=9), dataset="x", parents=["raw@9"])
+    assert store.snapshots.find("x") is None
+
+
+def test_refs_resolve_by_version_latest_and_sha256_prefix(store: Store, data_dir: Path) -> None:
+    first = store.snapshots.add(write_parquet(data_dir / "a.parquet", seed=1), dataset="d", version="1")
+    second = store.snapshots.add(write_parquet(data_dir / "b.parquet", seed=2), dataset="d", version="2")
+    assert store.snapshots.get("d").version == "2"
+    assert store.snapshots.get("d@1").sha256 == first.sha256
+    assert store.snapshots.get(second.sha256[:10]).ref == "d@2"
+    with pytest.raises(NotFoundError):
+        store.snapshots.get("d@3")
+
+
+def test_sha256_prefix_shared_by_two_snapshots_is_refused_as_ambiguous(store: Store, data_dir: Path) -> None:
+    path = write_parquet(data_dir / "a.parquet")
+    info = store.snapshots.add(path, dataset="one", version="1")
+    store.snapshots.add(path, dataset="two", version="1")
+    with pytest.raises(AmbiguousRefError) as raised:
+        store.snapshots.get(info.sha256[:12])
+    assert "one@1" in str(raised.value) and "two@1" in str(raised.value)
+    assert store.snapshots.get("two@1").sha256 == info.sha256
+
+
+def test_list_filters_by_dataset_and_as_of_time(store: Store, data_dir: Path) -> None:
+    a = store.snapshots.add(write_parquet(data_dir / "a.parquet", seed=1), dataset="a", version="1")
+    store.snapshots.add(write_parquet(data_dir / "b.parquet", seed=2), dataset="b", version="1")
+    assert [s.ref for s in store.snapshots.list()] == ["a@1", "b@1"]
+    assert [s.ref for s in store.snapshots.list(dataset="b")] == ["b@1"]
+    assert [s.ref for s in store.snapshots.list(as_of=a.created_at)] == ["a@1"]
+    with pytest.raises(NotFoundError):
+        store.snapshots.list(dataset="nope")
+    assert store.snapshots.counts() == {"datasets": 2, "snapshots": 2,
+                                        "bytes": sum(s.size_bytes for s in store.snapshots.list())}
+
+
+def test_verify_passes_then_reports_flipped_byte_and_deleted_blob(store: Store, data_dir: Path) -> None:
+    a = store.snapshots.add(write_parquet(data_dir / "a.parquet", seed=1), dataset="a", version="1")
+    b = store.snapshots.add(write_parquet(data_dir / "b.parquet", seed=2), dataset="b", version="1")
+    assert all(r.ok and r.source_status == "unchanged" for r in store.snapshots.verify())
+    blob = Path(store.objects.key_path(a.sha256))
+    data = bytearray(blob.read_bytes())
+    data[100] ^= 0xFF
+    os.chmod(blob, 0o644)
+    blob.write_bytes(bytes(data))
+    Path(store.objects.key_path(b.sha256)).unlink()
+    results = {r.ref: r for r in store.snapshots.verify()}
+    assert not results["a@1"].ok and "corrupt" in (results["a@1"].problem or "")
+    assert not results["b@1"].ok and "missing" in (results["b@1"].problem or "")
+
+
+def test_verify_reports_a_changed_source_file(store: Store, data_dir: Path) -> None:
+    path = write_parquet(data_dir / "a.parquet", seed=1)
+    store.snapshots.add(path, dataset="a", version="1")
+    write_parquet(path, seed=2)  # the seed's failure: training data overwritten in place
+    [result] = store.snapshots.verify("a@1")
+    assert result.ok  # the stored copy is intact...
+    assert result.source_status == "changed"  # ...but the source no longer holds those bytes
+    path.unlink()
+    assert store.snapshots.verify("a@1")[0].source_status == "missing"
+
+
+def test_no_copy_records_hash_only_and_verify_checks_the_source(store: Store, data_dir: Path) -> None:
+    path = write_parquet(data_dir / "a.parquet")
+    info = store.snapshots.add(path, dataset="ext", version="1", copy=False)
+    assert info.stored is False and not store.objects.exists(info.sha256)
+    assert store.snapshots.verify("ext@1")[0].ok
+    out = store.snapshots.checkout("ext@1", data_dir / "out.parquet")
+    assert sha256_of(out) == info.sha256
+    write_parquet(path, seed=5)
+    [result] = store.snapshots.verify("ext@1")
+    assert not result.ok and result.source_status == "changed"
+
+
+def test_checkout_restores_exact_bytes_and_refuses_existing_destination(store: Store, data_dir: Path) -> None:
+    path = write_parquet(data_dir / "a.parquet")
+    info = store.snapshots.add(path, dataset="a", version="1")
+    path.unlink()  # the original is gone: the store still has it
+    dest = data_dir / "restored.parquet"
+    store.snapshots.checkout("a@1", dest)
+    assert sha256_of(dest) == info.sha256
+    assert pq.read_table(dest).num_rows == info.rows
+    with pytest.raises(DestinationExistsError):
+        store.snapshots.checkout("a@1", dest)
+    dest.write_bytes(b"other")
+    store.snapshots.checkout("a@1", dest, force=True)
+    assert sha256_of(dest) == info.sha256
+
+
+def test_checkout_of_directory_snapshot_restores_every_member(store: Store, data_dir: Path) -> None:
+    folder = data_dir / "parts"
+    (folder / "p=1").mkdir(parents=True)
+    write_parquet(folder / "p=1" / "a.parquet", seed=1)
+    write_parquet(folder / "b.parquet", seed=2)
+    info = store.snapshots.add(folder, dataset="parts", version="1")
+    shutil.rmtree(folder)
+    out = store.snapshots.checkout("parts@1", data_dir / "restored")
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.parquet")) == ["b.parquet", "p=1/a.parquet"]
+    assert {f["sha256"] for f in info.files} == {sha256_of(p) for p in out.rglob("*.parquet")}
+
+
+def test_every_write_has_its_audit_event_and_the_chain_recomputes(store: Store, data_dir: Path) -> None:
+    raw = store.snapshots.add(write_csv(data_dir / "r.csv"), dataset="raw", version="1")
+    store.snapshots.add(write_parquet(data_dir / "c.parquet"), dataset="clean", version="1", parents=[raw.ref])
+    events = store.audit.log()
+    assert [(e.action, e.subject) for e in events] == [
+        ("store.init", str(store.home)), ("dataset.create", "raw"), ("snapshot.add", "raw@1"),
+        ("dataset.create", "clean"), ("snapshot.add", "clean@1"),
+    ]
+    assert events[-1].payload["parents"] == ["raw@1"] and events[-1].actor == "tester"
+    assert [e.prev_hash for e in events[1:]] == [e.hash for e in events[:-1]]
+    check = store.audit.verify_chain()
+    assert check.ok and check.events == 5 and check.head_hash == events[-1].hash
+
+
+def test_reopening_the_store_sees_registered_snapshots(store: Store, data_dir: Path) -> None:
+    info = store.snapshots.add(write_parquet(data_dir / "a.parquet"), dataset="a", version="1")
+    store.close()
+    with Store.open() as reopened:
+        assert reopened.snapshots.get("a@1").sha256 == info.sha256
+
+
+def test_bad_files_are_refused_before_anything_is_written(store: Store, data_dir: Path) -> None:
+    good = write_parquet(data_dir / "good.parquet")
+    truncated = data_dir / "truncated.parquet"
+    truncated.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    for bad in [truncated]:
+        with pytest.raises(InvalidInputError):
+            store.snapshots.add(bad, dataset="bad")
+    assert store.snapshots.list() == []
+    assert list(store.objects.iter_keys()) == []
