@@ -1,0 +1,184 @@
+"""Shared helpers for the benchmarks in this folder.
+
+Every benchmark follows the same rules, so the helpers enforce them in one place:
+
+* the commands being compared run side by side in one process, interleaved
+  (A, B, C, A, B, C, ...), so that machine noise hits all of them alike;
+* results are medians and ratios of medians, printed as a markdown table, and the
+  raw samples are written to ``bench/out/`` (gitignored) for later inspection;
+* nothing ever asserts a timing: the numbers are reported, not judged by the script;
+* whole-process runs go through ``/usr/bin/time -f %M`` to get the peak RSS.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO_ROOT = BENCH_DIR.parent
+OUT_DIR = BENCH_DIR / "out"
+LINEAGE = str(Path(sys.executable).parent / "lineage")
+"""The ``lineage`` entry point of the venv running the benchmark (the project's own venv)."""
+GNU_TIME = "/usr/bin/time"
+DEFAULT_SCRATCH = Path(os.environ.get("BENCH_SCRATCH", "/work/bench-scratch"))
+"""Big generated files live outside the repository (override with BENCH_SCRATCH)."""
+
+
+@dataclass
+class Run:
+    """One timed whole-process run."""
+
+    wall_s: float
+    peak_rss_mb: float
+    returncode: int
+
+
+def run_timed(argv: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: str | Path | None = None,
+              check: bool = True) -> Run:
+    """Run ``argv`` under ``/usr/bin/time -f %M``: wall time as seen from here, peak RSS from the kernel.
+
+    The wall clock is taken around the whole subprocess (interpreter start-up included),
+    because that is what a user waits for. GNU time writes the peak RSS to a file of
+    its own so the command's stdout/stderr stay untouched.
+    """
+    with tempfile.NamedTemporaryFile("r", suffix=".time", delete=False) as report:
+        report_path = report.name
+    try:
+        cmd = [GNU_TIME, "-o", report_path, "-f", "%M", *argv]
+        started = time.perf_counter()
+        done = subprocess.run(cmd, env=dict(env) if env is not None else None, cwd=cwd,
+                              capture_output=True)
+        wall = time.perf_counter() - started
+        if check and done.returncode != 0:
+            raise RuntimeError(
+                f"command failed ({done.returncode}): {' '.join(argv)}\n"
+                f"stdout: {done.stdout.decode(errors='replace')[-2000:]}\n"
+                f"stderr: {done.stderr.decode(errors='replace')[-2000:]}"
+            )
+        lines = [line for line in Path(report_path).read_text().splitlines() if line.strip()]
+        peak_kb = int(lines[-1]) if lines and lines[-1].strip().isdigit() else 0
+    finally:
+        os.unlink(report_path)
+    return Run(wall_s=wall, peak_rss_mb=peak_kb / 1024, returncode=done.returncode)
+
+
+def run_quiet(argv: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: str | Path | None = None) -> str:
+    """Run an untimed set-up step; fail loudly with its output if it fails."""
+    done = subprocess.run(list(argv), env=dict(env) if env is not None else None, cwd=cwd,
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"set-up step failed: {' '.join(argv)}\n{done.stdout}\n{done.stderr}")
+    return done.stdout
+
+
+def warm_cache(path: Path) -> None:
+    """Read ``path`` once so every timed run starts with the file in the page cache.
+
+    Dropping caches needs root and a quiet machine; warming is the state we can
+    reproduce every time, so every method is measured with a warm source file.
+    """
+    with open(path, "rb", buffering=0) as handle:
+        while handle.read(16 * 1024 * 1024):
+            pass
+
+
+def sync_disks() -> None:
+    """Flush dirty pages left by the previous run so they do not slow down the next one."""
+    os.sync()
+
+
+def dvc_bin() -> Path:
+    """The ``dvc`` executable of DVC's own venv, created on first use if it is missing.
+
+    DVC runs from its own virtualenv (``DVC_VENV``, default ``bench/.venv-dvc``) so its
+    dependencies never mix with Lineage's.
+    """
+    venv = Path(os.environ.get("DVC_VENV", BENCH_DIR / ".venv-dvc"))
+    dvc = venv / "bin" / "dvc"
+    if not dvc.exists():
+        print(f"DVC not found in {venv}: running bench/setup_dvc_venv.sh", file=sys.stderr)
+        subprocess.run(["sh", str(BENCH_DIR / "setup_dvc_venv.sh")], check=True,
+                       env={**os.environ, "DVC_VENV": str(venv)})
+    return dvc
+
+
+def dvc_env() -> dict[str, str]:
+    """DVC without analytics or update checks, which would add network calls to the timings."""
+    return {**os.environ, "DVC_NO_ANALYTICS": "1"}
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def ratio(numerator: float, denominator: float) -> float:
+    return numerator / denominator if denominator else float("nan")
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A GitHub markdown table; floats get 3 significant decimals."""
+
+    def cell(value: Any) -> str:
+        if isinstance(value, float):
+            return f"{value:.3f}" if abs(value) < 100 else f"{value:.1f}"
+        return str(value)
+
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def machine_info() -> dict[str, Any]:
+    """Enough context to tell whether two result files are comparable."""
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "cpu": model,
+        "cpus": os.cpu_count(),
+        "loadavg": os.getloadavg(),
+    }
+
+
+def write_results(name: str, payload: dict[str, Any]) -> Path:
+    """Write raw results to ``bench/out/NAME-<timestamp>.json`` and return the path."""
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = OUT_DIR / f"{name}-{stamp}.json"
+    path.write_text(json.dumps({"machine": machine_info(), **payload}, indent=2, default=_jsonable))
+    return path
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Run):
+        return asdict(value)
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def remove_tree(path: Path) -> None:
+    """Delete a scratch tree, including read-only files (DVC makes its cache read-only)."""
+    if path.exists():
+        shutil.rmtree(path, ignore_errors=True)
