@@ -15,6 +15,8 @@ from typing import Any, TypeVar
 
 import click
 
+from lineage.formatting import human_size
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -58,15 +60,6 @@ def _print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
     for row in cells:
         click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
-
-
-def _human_size(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} B"
 
 
 def _parse_time(text: str | None, option: str) -> datetime | None:
@@ -183,7 +176,7 @@ def snapshot_add(path: str, dataset: str, version: str | None, stage: str, paren
         return
     verb = "registered" if info.created else "already registered as"
     click.echo(f"{verb} {info.ref}  sha256 {info.sha256}  {info.rows} rows x {info.columns} columns  "
-               f"{_human_size(info.size_bytes)}")
+               f"{human_size(info.size_bytes)}")
 
 
 @snapshot.command("list")
@@ -200,7 +193,7 @@ def snapshot_list(dataset: str | None, as_of: str | None, as_json: bool) -> None
         return
     _print_table(
         ["REF", "STAGE", "ROWS", "SIZE", "SHA256", "CREATED_AT", "CREATED_BY"],
-        [[i.ref, i.stage, i.rows, _human_size(i.size_bytes), i.sha256[:12],
+        [[i.ref, i.stage, i.rows, human_size(i.size_bytes), i.sha256[:12],
           i.created_at.strftime("%Y-%m-%d %H:%M:%SZ"), i.created_by] for i in infos],
     )
 
@@ -218,7 +211,7 @@ def snapshot_show(ref: str, as_json: bool) -> None:
         return
     lines = [
         ("ref", info.ref), ("stage", info.stage), ("format", info.format),
-        ("sha256", info.sha256), ("size", f"{info.size_bytes} bytes ({_human_size(info.size_bytes)})"),
+        ("sha256", info.sha256), ("size", f"{info.size_bytes} bytes ({human_size(info.size_bytes)})"),
         ("rows", info.rows), ("columns", info.columns), ("fingerprint", info.fingerprint),
         ("parents", ", ".join(info.parents) or "-"), ("transform", info.transform or "-"),
         ("source", info.source_uri), ("stored", "yes" if info.stored else "no (--no-copy)"),
@@ -229,8 +222,10 @@ def snapshot_show(ref: str, as_json: bool) -> None:
     click.echo("schema")
     for field in info.schema:
         click.echo(f"  {field['name']}: {field['type']}")
-    if info.stored and store.objects.is_local:
-        click.echo(f"check with  sha256sum {store.objects.uri(info.sha256)}   # expect {info.sha256}")
+    from lineage.checkcmd import snapshot_check_commands
+
+    for command in snapshot_check_commands(store.objects, info):
+        click.echo(f"check with  {command}")
 
 
 @snapshot.command("verify")
