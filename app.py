@@ -1,0 +1,58 @@
+"""Lineage dashboard: the router and the Overview page.
+
+Run with ``streamlit run app.py`` (the store comes from LINEAGE_* settings, by default
+``./.lineage``). Pages are thin: they read widgets, call the ``lineage`` library and draw.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from lineage.formatting import human_size
+from pages._support import StreamlitProgress, call, forget_store, store
+
+
+def overview() -> None:
+    """Counts, the latest snapshots and the latest audit events."""
+    from lineage import views
+
+    st.title("Lineage")
+    st.caption("Every model traceable to the exact data and feature logic it was built from.")
+    opened = store()
+    if opened is None:
+        _offer_demo()
+        return
+    data = views.overview(opened)
+    counts = data["counts"]
+    columns = st.columns(3)
+    columns[0].metric("Datasets", counts["datasets"])
+    columns[1].metric("Snapshots", counts["snapshots"])
+    columns[2].metric("Stored", human_size(counts["bytes"]))
+    st.subheader("Latest snapshots")
+    if data["latest_snapshots"].empty:
+        st.info("No snapshots yet: register one on the Snapshots page or with `lineage snapshot add`.")
+    else:
+        st.dataframe(data["latest_snapshots"], hide_index=True, width="stretch")
+    st.subheader("Latest audit events")
+    st.dataframe(data["latest_events"], hide_index=True, width="stretch")
+
+
+def _offer_demo() -> None:
+    """On a store that does not exist yet, one button creates it with the sample data."""
+    if st.button("Create the store and load the sample data", key="load_demo"):
+        from lineage.demo import load_demo
+        from lineage.store import Store
+
+        loaded = call(lambda: load_demo(Store.init(), progress=StreamlitProgress()))
+        if loaded is not None:
+            forget_store()
+            st.success(f"Loaded {len(loaded)} sample snapshots.")
+            st.rerun()
+
+
+st.set_page_config(page_title="Lineage", page_icon=":material/account_tree:", layout="wide")
+navigation = st.navigation([
+    st.Page(overview, title="Overview", icon=":material/dashboard:", url_path="overview", default=True),
+    st.Page("pages/1_Snapshots.py", title="Snapshots", icon=":material/database:", url_path="snapshots"),
+])
+navigation.run()

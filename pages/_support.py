@@ -1,0 +1,105 @@
+"""What every page shares: the opened store (cached per settings) and the error line.
+
+Not a page itself (``app.py`` lists the pages with ``st.navigation``). Streamlit code
+lives here and in the pages only; everything else is the ``lineage`` library.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import streamlit as st
+
+from lineage.errors import LineageError, SchemaVersionError
+from lineage.store import Store
+
+T = TypeVar("T")
+
+_SETTING_VARS = ("LINEAGE_HOME", "LINEAGE_DB_URL", "LINEAGE_STORE_URL", "LINEAGE_USER", "LINEAGE_READ_ONLY")
+
+
+def settings_key() -> tuple[str, ...]:
+    """The environment that decides which store is open: the cache key of ``store()``."""
+    return tuple(os.environ.get(name, "") for name in _SETTING_VARS)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _open_store(_key: tuple[str, ...]) -> Store:
+    return Store.open()
+
+
+def store() -> Store | None:
+    """The store the environment names, or None after telling the user how to create it."""
+    try:
+        return _open_store(settings_key())
+    except SchemaVersionError as exc:
+        st.info(f"{exc}. To try the dashboard with sample data: `lineage demo`.")
+        return None
+    except LineageError as exc:
+        st.error(str(exc))
+        return None
+
+
+def forget_store() -> None:
+    """Drop the cached store (after `init`/`demo` created it from the page)."""
+    _open_store.clear()
+
+
+@contextmanager
+def library_errors() -> Iterator[None]:
+    """Show any library error as one ``st.error`` line instead of a traceback."""
+    try:
+        yield
+    except LineageError as exc:
+        st.error(str(exc))
+
+
+def call(action: Callable[[], T]) -> T | None:
+    """Run a library call; on a LineageError show its one line and return None."""
+    try:
+        return action()
+    except LineageError as exc:
+        st.error(str(exc))
+        return None
+
+
+class StreamlitProgress:
+    """``lineage.progress.Progress`` drawn as an ``st.progress`` bar.
+
+    The library may report from worker threads, which have no Streamlit context: they
+    only add to the counter, and the bar is redrawn from the page's own thread.
+    """
+
+    def __init__(self) -> None:
+        import threading
+
+        self._lock = threading.Lock()
+        self._owner = threading.get_ident()
+        self._bar: Any = None
+        self._label = ""
+        self._total = 0
+        self._done = 0
+        self._shown = -1
+
+    def start(self, total: int, label: str) -> None:
+        with self._lock:
+            self._total, self._done, self._label, self._shown = max(total, 1), 0, label, -1
+        self._bar = st.progress(0.0, text=label)
+
+    def advance(self, amount: int) -> None:
+        import threading
+
+        with self._lock:
+            self._done += amount
+            percent = min(100, self._done * 100 // self._total)
+        if threading.get_ident() == self._owner and self._bar is not None and percent != self._shown:
+            self._shown = percent
+            self._bar.progress(percent / 100, text=f"{self._label}: {percent}%")
+
+    def finish(self) -> None:
+        if self._bar is not None:
+            self._bar.empty()
+            self._bar = None
