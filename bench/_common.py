@@ -44,23 +44,36 @@ class Run:
     wall_s: float
     peak_rss_mb: float
     returncode: int
+    cpu_s: float = float("nan")  # user + system CPU time of the process (and its children)
+
+
+def _with_bytecode(env: Mapping[str, str] | None) -> dict[str, str]:
+    """The environment for a measured command, with Python allowed to write .pyc files.
+
+    With ``PYTHONDONTWRITEBYTECODE`` set (some shells and CI images set it), a package
+    whose sources changed since its .pyc files were written is compiled again on every
+    run; users normally have the caches, so every command (Lineage and DVC alike) runs
+    without the variable, and the first, untimed run of each command writes them.
+    """
+    return {k: v for k, v in (os.environ if env is None else env).items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
 def run_timed(argv: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: str | Path | None = None,
               check: bool = True) -> Run:
-    """Run ``argv`` under ``/usr/bin/time -f %M``: wall time as seen from here, peak RSS from the kernel.
+    """Run ``argv`` under ``/usr/bin/time``: wall time as seen from here, peak RSS and CPU time from the kernel.
 
     The wall clock is taken around the whole subprocess (interpreter start-up included),
     because that is what a user waits for. GNU time writes the peak RSS to a file of
-    its own so the command's stdout/stderr stay untouched.
+    its own so the command's stdout/stderr stay untouched. The CPU time (user + system)
+    is reported next to the wall time: on a shared machine it varies much less, because
+    waiting for a core is not counted in it.
     """
     with tempfile.NamedTemporaryFile("r", suffix=".time", delete=False) as report:
         report_path = report.name
     try:
-        cmd = [GNU_TIME, "-o", report_path, "-f", "%M", *argv]
+        cmd = [GNU_TIME, "-o", report_path, "-f", "%M %U %S", *argv]
         started = time.perf_counter()
-        done = subprocess.run(cmd, env=dict(env) if env is not None else None, cwd=cwd,
-                              capture_output=True)
+        done = subprocess.run(cmd, env=_with_bytecode(env), cwd=cwd, capture_output=True)
         wall = time.perf_counter() - started
         if check and done.returncode != 0:
             raise RuntimeError(
@@ -69,16 +82,17 @@ def run_timed(argv: Sequence[str], *, env: Mapping[str, str] | None = None, cwd:
                 f"stderr: {done.stderr.decode(errors='replace')[-2000:]}"
             )
         lines = [line for line in Path(report_path).read_text().splitlines() if line.strip()]
-        peak_kb = int(lines[-1]) if lines and lines[-1].strip().isdigit() else 0
+        fields = lines[-1].split() if lines else []
+        peak_kb = int(fields[0]) if fields and fields[0].isdigit() else 0
+        cpu = float(fields[1]) + float(fields[2]) if len(fields) == 3 else float("nan")
     finally:
         os.unlink(report_path)
-    return Run(wall_s=wall, peak_rss_mb=peak_kb / 1024, returncode=done.returncode)
+    return Run(wall_s=wall, peak_rss_mb=peak_kb / 1024, returncode=done.returncode, cpu_s=cpu)
 
 
 def run_quiet(argv: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: str | Path | None = None) -> str:
     """Run an untimed set-up step; fail loudly with its output if it fails."""
-    done = subprocess.run(list(argv), env=dict(env) if env is not None else None, cwd=cwd,
-                          capture_output=True, text=True)
+    done = subprocess.run(list(argv), env=_with_bytecode(env), cwd=cwd, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"set-up step failed: {' '.join(argv)}\n{done.stdout}\n{done.stderr}")
     return done.stdout

@@ -2,6 +2,13 @@
 
 Pages rerun and tests change the environment between stores, so nothing here is
 cached at module level: ``Settings()`` is built each time a store is opened.
+
+``Settings`` reads ``LINEAGE_*`` variables the way pydantic-settings' ``BaseSettings``
+does for these plain fields (prefix, names matched case-insensitively, keyword
+arguments first, then the environment, then the defaults; strings validated by
+pydantic, so ``LINEAGE_READ_ONLY=1``, ``true``, ``yes`` or ``on`` all mean true),
+but on a plain pydantic model: importing pydantic-settings cost every command
+~0.1 s of start-up (its sources import dotenv, asyncio, argparse and more).
 """
 
 from __future__ import annotations
@@ -9,9 +16,11 @@ from __future__ import annotations
 import getpass
 import os
 from pathlib import Path
+from typing import Any
 
-from pydantic import field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
+
+ENV_PREFIX = "LINEAGE_"
 
 
 def _default_user() -> str:
@@ -21,16 +30,19 @@ def _default_user() -> str:
         return f"uid{os.getuid()}"
 
 
-class Settings(BaseSettings):
-    """Where the store lives and who is writing to it."""
+class Settings(BaseModel):
+    """Where the store lives and who is writing to it: ``LINEAGE_<FIELD>``, or keyword arguments."""
 
-    model_config = SettingsConfigDict(env_prefix="LINEAGE_", extra="ignore")
+    model_config = ConfigDict(extra="ignore", validate_default=True)  # as BaseSettings: defaults validated too
 
     home: Path = Path(".lineage")
     db_url: str | None = None
     store_url: str | None = None
     user: str = ""
     read_only: bool = False
+
+    def __init__(self, **values: Any) -> None:
+        super().__init__(**{**_from_environment(), **values})
 
     @field_validator("home", mode="after")
     @classmethod
@@ -51,3 +63,10 @@ class Settings(BaseSettings):
     def actor(self) -> str:
         """Who every write is attributed to."""
         return self.user.strip() or _default_user()
+
+
+def _from_environment() -> dict[str, str]:
+    """``LINEAGE_<FIELD>`` values present in the environment, names matched case-insensitively."""
+    environment = {name.lower(): value for name, value in os.environ.items()}
+    prefix = ENV_PREFIX.lower()
+    return {field: environment[prefix + field] for field in Settings.model_fields if prefix + field in environment}

@@ -71,14 +71,30 @@ class ObjectStore:
             self._connect()
         return self._fs
 
+    def _plain_local_root(self) -> str | None:
+        """The root of a plain absolute local path (the default store), known without fsspec.
+
+        It is what fsspec's local filesystem makes of such a path; staging, publishing and
+        ``exists`` then use the os module directly, so ``add`` does not import fsspec.
+        """
+        url = self.url
+        if url.startswith("/") and not url.startswith("//") and "://" not in url and "::" not in url:
+            return url.rstrip("/") or None
+        return None
+
     @property
     def root(self) -> str:
         if self._fs is None:
+            local = self._plain_local_root()
+            if local is not None:
+                return local
             self._connect()
         return self._root
 
     @property
     def is_local(self) -> bool:
+        if self._fs is None and self._plain_local_root() is not None:
+            return True
         protocols = self.fs.protocol if isinstance(self.fs.protocol, tuple) else (self.fs.protocol,)
         return "file" in protocols or "local" in protocols
 
@@ -93,6 +109,8 @@ class ObjectStore:
         return path if self.is_local else self.fs.unstrip_protocol(path)
 
     def exists(self, sha256: str) -> bool:
+        if self.is_local:
+            return os.path.exists(self.key_path(sha256))
         return self.fs.exists(self.key_path(sha256))
 
     # -- writing --------------------------------------------------------------------------
@@ -108,7 +126,7 @@ class ObjectStore:
         tmp_path = f"{tmp_dir}/{uuid.uuid4().hex}.part"
         try:
             with open(tmp_path, "wb", buffering=0) as tmp:
-                sha256, size = copy_and_hash(source, tmp, progress)
+                sha256, size = copy_and_hash(source, tmp, progress, writeback=self.is_local)
                 if self.is_local:
                     os.fsync(tmp.fileno())
             yield StagedBlob(self, tmp_path, sha256, size)

@@ -3,6 +3,14 @@
 This is the only module that parses user data files. Every way a file can be
 unreadable becomes one InvalidInputError sentence naming the file and the fix,
 raised before anything is written.
+
+pyarrow is imported only when a table is actually read: ``detect_format`` and
+``TableInfo`` work without it, so a command that finds the data already registered
+never pays for loading Arrow.
+
+Parquet is read one column chunk at a time, in batches of ``COLUMN_BATCH_ROWS`` rows,
+without pre-buffering: memory stays at a few buffers of one column whatever the file
+or row-group size.
 """
 
 from __future__ import annotations
@@ -10,13 +18,21 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-
-import pyarrow as pa
+from typing import TYPE_CHECKING
 
 from lineage.errors import InvalidInputError
-from lineage.fingerprint import canonical_type, fingerprint_batches
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from lineage.fingerprint import Fingerprinter
 
 BATCH_ROWS = 256 * 1024
+"""Rows per record batch when a whole table is streamed (files whose columns cannot be read one by one)."""
+COLUMN_BATCH_ROWS = 64 * 1024
+"""Rows per batch when one column is read at a time."""
+READ_BUFFER_BYTES = 1024 * 1024
+"""Parquet read buffer: column chunks are read through a buffer of this size, not whole."""
 
 FORMATS = ("parquet", "csv", "parquet-dir")
 
@@ -53,27 +69,43 @@ def detect_format(path: Path) -> str:
 
 def inspect(path: Path, data_format: str, members: list[Path] | None = None) -> TableInfo:
     """Read the table in batches and describe it; InvalidInputError when it is not readable."""
+    import pyarrow as pa
+
+    from lineage.fingerprint import Fingerprinter
+
     try:
         if data_format == "csv":
             table = _read_csv(path)
-            return _describe(data_format, table.schema, iter([table]))
+            fingerprinter = Fingerprinter(table.schema)
+            fingerprinter.update(table)
+            return _describe(data_format, table.schema, fingerprinter)
         files = members if data_format == "parquet-dir" else [path]
         assert files
         schema = _parquet_schema(files)
-        return _describe(data_format, schema, _parquet_batches(files, schema))
+        fingerprinter = Fingerprinter(schema)
+        if _by_column(schema):
+            for file in files:
+                _feed_parquet_columns(file, schema, fingerprinter)
+        else:
+            for batch in _parquet_batches(files):
+                fingerprinter.update(batch)
+        return _describe(data_format, schema, fingerprinter)
     except InvalidInputError:
         raise
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise InvalidInputError(_unreadable(path, data_format, exc)) from None
+    finally:
+        pa.default_memory_pool().release_unused()
 
 
-def _describe(data_format: str, schema: pa.Schema, batches: Iterator[pa.RecordBatch | pa.Table]) -> TableInfo:
-    counted = _Counting(batches)
-    fingerprint = fingerprint_batches(schema, counted)
+def _describe(data_format: str, schema: pa.Schema, fingerprinter: Fingerprinter) -> TableInfo:
+    from lineage.fingerprint import canonical_type
+
+    fingerprint = fingerprinter.hexdigest()
     plain = schema.remove_metadata()
     return TableInfo(
         format=data_format,
-        rows=counted.rows,
+        rows=fingerprinter.rows,
         columns=len(schema),
         schema=[{"name": field.name, "type": canonical_type(field.type)} for field in plain],
         arrow_schema=plain.to_string(show_schema_metadata=False),
@@ -81,20 +113,8 @@ def _describe(data_format: str, schema: pa.Schema, batches: Iterator[pa.RecordBa
     )
 
 
-class _Counting:
-    """Counts rows while batches stream through to the fingerprinter."""
-
-    def __init__(self, batches: Iterator[pa.RecordBatch | pa.Table]) -> None:
-        self._batches = batches
-        self.rows = 0
-
-    def __iter__(self) -> Iterator[pa.RecordBatch | pa.Table]:
-        for batch in self._batches:
-            self.rows += batch.num_rows
-            yield batch
-
-
 def _read_csv(path: Path) -> pa.Table:
+    import pyarrow as pa
     from pyarrow import csv
 
     parse = csv.ParseOptions(delimiter="\t" if path.suffix.lower() == ".tsv" else ",")
@@ -123,11 +143,40 @@ def _parquet_schema(files: list[Path]) -> pa.Schema:
     return schema
 
 
-def _parquet_batches(files: list[Path], schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+def _open_parquet(file: Path):  # type: ignore[no-untyped-def]
+    """A ParquetFile that reads through a small buffer instead of pre-buffering whole row groups."""
     import pyarrow.parquet as pq
 
+    return pq.ParquetFile(file, pre_buffer=False, buffer_size=READ_BUFFER_BYTES)
+
+
+def _by_column(schema: pa.Schema) -> bool:
+    """Columns can be selected one by one by name: at least one, and no name used twice."""
+    return len(schema) > 0 and len(set(schema.names)) == len(schema.names)
+
+
+def _feed_parquet_columns(file: Path, schema: pa.Schema, fingerprinter: Fingerprinter) -> None:
+    """Feed every column of ``file``, one column at a time, in row order, to the fingerprinter.
+
+    Each column hasher keeps its state across row groups (and across the files of a
+    directory), so the result is the fingerprint of the whole table, exactly as if it
+    had been fed in record batches.
+    """
+    import pyarrow as pa
+
+    pool = pa.default_memory_pool()
+    with _open_parquet(file) as parquet:
+        for index, name in enumerate(schema.names):
+            for batch in parquet.iter_batches(batch_size=COLUMN_BATCH_ROWS, columns=[name], use_threads=False):
+                if batch.num_columns != 1 or batch.schema.field(0).name != name:
+                    raise ValueError(f"column '{name}' could not be read on its own")
+                fingerprinter.update_column(index, batch.column(0))
+            pool.release_unused()
+
+
+def _parquet_batches(files: list[Path]) -> Iterator[pa.RecordBatch]:
     for file in files:
-        with pq.ParquetFile(file) as parquet:
+        with _open_parquet(file) as parquet:
             yield from parquet.iter_batches(batch_size=BATCH_ROWS, use_threads=True)
 
 

@@ -167,7 +167,7 @@ def test_staging_a_64_mib_file_keeps_memory_bounded(local_objects: ObjectStore, 
     source = tmp_path / "big.bin"
     block = payload(CHUNK_SIZE)
     with open(source, "wb") as handle:
-        for index in range(16):
+        for index in range(64 * 1024 * 1024 // CHUNK_SIZE):
             handle.write(index.to_bytes(8, "little") + block[8:])
     expected, size = hash_file(str(source))
     assert size == 64 * 1024 * 1024
