@@ -52,3 +52,15 @@ class DestinationExistsError(LineageError):
 
 class IntegrityError(LineageError):
     """Stored bytes do not match their recorded hash."""
+
+
+class SchemaViolationError(LineageError):
+    """Data does not satisfy a feature-set schema contract."""
+
+
+class SemverError(LineageError):
+    """A feature-set version is not strict semver, or its bump is smaller than its changes require."""
+
+
+class FeatureCodeError(LineageError):
+    """Feature code cannot be loaded, or does not match its schema or its registered hash."""
