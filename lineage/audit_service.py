@@ -6,11 +6,14 @@ import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
-from lineage.audit import ChainCheck, load_chain, verify_chain
+from lineage.audit import ChainCheck, verify_chain
 from lineage.entities import AuditEntry
-from lineage.tables import AuditEvent
+from lineage.tables import AuditEvent, AuditHead
+
+CHAIN_BATCH = 10_000
 
 if TYPE_CHECKING:
     from lineage.store import Store
@@ -56,9 +59,16 @@ class AuditService:
             ]
 
     def verify_chain(self) -> ChainCheck:
-        """Recompute every event's hash and link; name the first broken one."""
+        """Recompute every event's hash and link; name the first broken one.
+
+        Events stream as plain rows in batches (not ORM objects, which cost more than the
+        hashing), so memory stays flat however long the chain is.
+        """
+        table = AuditEvent.__table__
         with self._store.db.session() as session:
-            events, head = load_chain(session)
+            events = session.connection().execution_options(yield_per=CHAIN_BATCH).execute(
+                sa_select(table).order_by(table.c.seq))
+            head = session.get(AuditHead, 1)
             return verify_chain(events, head)
 
 

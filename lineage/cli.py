@@ -139,13 +139,21 @@ def demo(as_json: bool) -> None:
     from lineage.demo import load_demo
 
     store = _open_store(create=True)
-    loaded = load_demo(store, progress=_progress(as_json))
+    result = load_demo(store, progress=_progress(as_json))
     if as_json:
-        _print_json([snapshot.to_json() for snapshot in loaded])
+        _print_json({"snapshots": [s.to_json() for s in result.snapshots],
+                     "feature_versions": [v.to_json() for v in result.feature_versions],
+                     "refused_candidate": result.refused_candidate,
+                     "models": [m.to_json() for m in result.models], "alias_moves": result.alias_moves})
         return
-    for snapshot in loaded:
-        state = "registered" if snapshot.created else "already present"
-        click.echo(f"{snapshot.ref:<36} {state}")
+    for item in [*result.snapshots, *result.feature_versions]:
+        state = "registered" if item.created else "already present"
+        click.echo(f"{item.ref:<52} {state}")
+    click.echo(f"refused, as expected: {result.refused_candidate}")
+    for trained in result.models:
+        click.echo(f"{trained.ref:<52} auc {trained.metrics.get('auc')}  features {trained.feature_set}")
+    for move in result.alias_moves:
+        click.echo(move)
 
 
 # -- snapshot -------------------------------------------------------------------------------
@@ -285,21 +293,49 @@ def audit_log(since: str | None, actor: str | None, subject: str | None, as_json
 
 
 @audit.command("verify")
+@click.option("--chain-only", is_flag=True, help="Skip re-hashing the stored blobs.")
 @click.option("--json", "as_json", is_flag=True)
 @handles_errors
-def audit_verify(as_json: bool) -> None:
-    """Recompute the audit hash chain; exit 1 naming the first broken event."""
-    check = _open_store().audit.verify_chain()
+def audit_verify(chain_only: bool, as_json: bool) -> None:
+    """Recompute the audit hash chain and re-hash every blob; exit 1 naming the first problem."""
+    from lineage.integrity import verify_store
+
+    report = verify_store(_open_store(), blobs=not chain_only, progress=_progress(as_json))
+    check = report.chain
     if as_json:
-        _print_json({"ok": check.ok, "events": check.events, "head_hash": check.head_hash,
-                     "first_broken_seq": check.first_broken_seq, "problem": check.problem})
-    elif check.ok:
-        click.echo(f"audit chain intact: {check.events} events, head {check.head_hash}")
+        _print_json(report.to_json())
     else:
-        click.echo(f"audit chain BROKEN at event {check.first_broken_seq}: {check.problem}")
-    if not check.ok:
+        if check.ok:
+            click.echo(f"audit chain intact: {check.events} events, head {check.head_hash}")
+        else:
+            click.echo(f"audit chain BROKEN at event {check.first_broken_seq}: {check.problem}")
+        if report.blobs_checked:
+            bad = [b for b in report.blobs if not b.ok]
+            click.echo(f"blobs: {len(report.blobs) - len(bad)} of {len(report.blobs)} intact")
+            for blob in bad:
+                click.echo(f"  {blob.kind} {blob.ref}: {blob.problem}")
+    if not report.ok:
         sys.exit(1)
 
 
-if __name__ == "__main__":
-    main()
+def _register_groups() -> None:
+    """Command groups that live in their own modules (imported here; their code loads lazily)."""
+    from lineage.cli_features import features
+    from lineage.cli_graph import impact, trace
+    from lineage.cli_models import model
+    from lineage.cli_models_check import diff, reproduce
+
+    main.add_command(features)
+    main.add_command(diff)
+    main.add_command(reproduce)
+    main.add_command(model)
+    main.add_command(trace)
+    main.add_command(impact)
+
+
+if __name__ == "__main__":  # `python -m lineage.cli`: run the importable module, whose groups register once
+    from lineage.cli import main as _importable_main
+
+    _importable_main()
+else:
+    _register_groups()

@@ -78,7 +78,7 @@ class VerifyResult:
     ref: str
     ok: bool
     problem: str | None
-    source_status: str  # unchanged | changed | missing | not-local
+    source_status: str  # unchanged | changed | missing | not-local | computed
     source_problem: str | None = None
 
     def to_json(self) -> dict[str, Any]:
@@ -115,3 +115,167 @@ class AuditEntry:
             "prev_hash": self.prev_hash,
             "hash": self.hash,
         }
+
+
+@dataclass(frozen=True)
+class FeatureInfo:
+    """One feature of a registered feature-set version."""
+
+    name: str
+    dtype: str
+    source: str
+    code_hash: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "dtype": self.dtype, "code_hash": self.code_hash, "source": self.source}
+
+
+@dataclass(frozen=True)
+class FeatureSetVersionInfo:
+    """One immutable feature-set version as users see it."""
+
+    feature_set: str
+    version: str
+    schema: dict[str, Any]  # canonical long form
+    features: list[FeatureInfo]
+    set_hash: str
+    module: str
+    module_path: str
+    git_commit: str
+    git_dirty: bool | None
+    previous: str
+    change_class: str
+    allow_breaking: str
+    released_tag: str
+    created_at: datetime
+    created_by: str
+    created: bool = False
+    affected: list[str] = field(default_factory=list)  # models/aliases trained on changed features
+
+    @property
+    def ref(self) -> str:
+        return f"{self.feature_set}@{self.version}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ref": self.ref,
+            "feature_set": self.feature_set,
+            "version": self.version,
+            "entity": self.schema.get("entity"),
+            "timestamp": self.schema.get("timestamp"),
+            "schema": self.schema,
+            "features": [f.to_json() for f in self.features],
+            "set_hash": self.set_hash,
+            "module": self.module,
+            "module_path": self.module_path,
+            "git_commit": self.git_commit,
+            "git_dirty": self.git_dirty,
+            "previous": self.previous,
+            "change_class": self.change_class,
+            "allow_breaking": self.allow_breaking,
+            "released_tag": self.released_tag,
+            "created_at": format_time(self.created_at),
+            "created_by": self.created_by,
+            "created": self.created,
+            "affected": self.affected,
+        }
+
+
+ROLES = ("train", "validation", "test", "features")
+
+
+@dataclass(frozen=True)
+class ModelInput:
+    """A snapshot a model version was trained or evaluated on, with its role."""
+
+    ref: str
+    role: str
+    sha256: str
+    stage: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ref": self.ref, "role": self.role, "sha256": self.sha256, "stage": self.stage}
+
+
+@dataclass(frozen=True)
+class ModelVersionInfo:
+    """One immutable model version with everything it was built from."""
+
+    model: str
+    version: str
+    artifact: dict[str, Any]  # sha256, size_bytes, kind, name, files
+    inputs: list[ModelInput]
+    feature_set: str  # "name@version" or ""
+    seed: int | None
+    params: dict[str, Any]
+    metrics: dict[str, Any]
+    code: dict[str, Any]  # git_commit, git_dirty, entrypoint, workdir
+    environment: dict[str, Any]
+    run_id: str
+    note: str
+    created_at: datetime
+    created_by: str
+    aliases: list[str] = field(default_factory=list)
+    created: bool = False
+
+    @property
+    def ref(self) -> str:
+        return f"{self.model}@{self.version}"
+
+    @property
+    def training_input(self) -> ModelInput | None:
+        """The snapshot the linkage record names: the train input, else the features input."""
+        for role in ("train", "features"):
+            for item in self.inputs:
+                if item.role == role:
+                    return item
+        return self.inputs[0] if self.inputs else None
+
+    def linkage_record(self) -> dict[str, Any]:
+        """The seed's mandatory linkage record, keys exactly as agreed."""
+        train = self.training_input
+        return {
+            "model_version": self.version,
+            "data_snapshot_id": train.ref if train else None,
+            "data_hash": train.sha256 if train else None,
+            "feature_set_version": self.feature_set.partition("@")[2] or None,
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            **self.linkage_record(),
+            "ref": self.ref,
+            "model": self.model,
+            "version": self.version,
+            "feature_set": self.feature_set or None,
+            "artifact": self.artifact,
+            "inputs": [i.to_json() for i in self.inputs],
+            "seed": self.seed,
+            "params": self.params,
+            "metrics": self.metrics,
+            "code": self.code,
+            "environment": self.environment,
+            "run_id": self.run_id,
+            "note": self.note,
+            "aliases": self.aliases,
+            "created_at": format_time(self.created_at),
+            "created_by": self.created_by,
+            "created": self.created,
+        }
+
+
+@dataclass(frozen=True)
+class AliasMove:
+    """One entry of an alias's history."""
+
+    model: str
+    alias: str
+    version: str
+    action: str
+    reason: str
+    at: datetime
+    actor: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"model": self.model, "alias": self.alias, "version": self.version, "action": self.action,
+                "reason": self.reason, "at": format_time(self.at), "actor": self.actor}

@@ -11,7 +11,7 @@ import os
 import shutil
 import threading
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,6 +20,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from lineage.audit import append_event
+from lineage.edges import Link
 from lineage.entities import STAGES, SnapshotInfo, VerifyResult
 from lineage.errors import (
     AmbiguousRefError,
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
 
 SNAPSHOT_KIND = "snapshot"
 DERIVED_FROM = "derived_from"
+COMPUTED_SCHEME = "lineage:"  # source URIs of data the store computed (materialisations)
 
 
 class SnapshotService:
@@ -62,11 +64,17 @@ class SnapshotService:
         note: str = "",
         copy: bool = True,
         progress: Progress = NO_PROGRESS,
+        links: Sequence[Link] = (),
+        source_uri: str | None = None,
     ) -> SnapshotInfo:
         """Register the file or Parquet directory at ``path`` as ``dataset@version``.
 
         Same bytes under the same name return the existing snapshot (``created`` is
         False); other bytes under a taken version raise ImmutableVersionError.
+        ``links`` are lineage edges from non-snapshot parents (a feature-set version
+        for a materialisation), inserted in the same transaction as the snapshot.
+        ``source_uri`` replaces the recorded source for data the store computed itself
+        (``lineage:`` URIs, which verify reports as "computed").
         """
         store = self._store
         store.require_writable()
@@ -85,12 +93,14 @@ class SnapshotService:
             parent_rows = [self._resolve(session, ref) for ref in parent_refs]
 
         cached = self._cached_digest(source, members)
+        reused = None
         if cached is not None:
             existing = self._existing_for(dataset, version, cached)
             if existing is not None:
                 return existing
+            reused = self._reusable(cached, source, data_format, copy)
 
-        staged = _Registration(store, source, data_format, members, copy, progress)
+        staged = reused or _Registration(store, source, data_format, members, copy, progress)
         staged.run()
         try:
             existing = self._existing_for(dataset, version, staged.sha256)
@@ -101,6 +111,7 @@ class SnapshotService:
                 return self._insert(
                     session, staged, dataset=dataset, version=version, stage=stage,
                     parent_ids=[row.id for row, _ in parent_rows], transform=transform, note=note,
+                    links=links, source_uri=source_uri,
                 )
         finally:
             staged.discard()
@@ -118,6 +129,31 @@ class SnapshotService:
         from lineage.hashing import sha256_bytes
 
         return sha256_bytes(render_manifest(entries))
+
+    def _reusable(self, sha256: str, source: Path, data_format: str, copy: bool) -> _Reused | None:
+        """These bytes (hash-cache hit) are already registered: reuse their table metadata.
+
+        Parquet only (a CSV's table also depends on its name: .tsv), and only when every
+        blob this registration would publish is already in the object store. Then nothing
+        is copied or parsed (and pyarrow is not even imported).
+        """
+        if data_format not in ("parquet", "parquet-dir"):
+            return None
+        with self._store.db.session() as session:
+            rows = session.exec(
+                select(Snapshot).where(Snapshot.sha256 == sha256, Snapshot.format == data_format)
+                .order_by(col(Snapshot.id))
+            )
+            row = next((row for row in rows if row.stored or not copy), None)
+            if row is None:
+                return None
+            existing = self._to_infos(session, [row])[0]
+        blobs = [sha256] if copy or data_format == "parquet-dir" else []  # a directory's manifest is always stored
+        if copy:
+            blobs += [file["sha256"] for file in existing.files]
+        if not all(self._store.objects.exists(blob) for blob in blobs):
+            return None  # a blob went missing: register again, which restores it
+        return _Reused(self._store, source, data_format, copy, existing)
 
     def _existing_for(self, dataset: str, version: str | None, sha256: str) -> SnapshotInfo | None:
         """The snapshot these bytes already are, or None; refuse a taken version with other bytes."""
@@ -148,7 +184,8 @@ class SnapshotService:
 
     def _insert(
         self, session: Session, staged: _Registration, *, dataset: str, version: str | None, stage: str,
-        parent_ids: list[int | None], transform: str, note: str,
+        parent_ids: list[int | None], transform: str, note: str, links: Sequence[Link] = (),
+        source_uri: str | None = None,
     ) -> SnapshotInfo:
         existing = self._check_existing(session, dataset, version, staged.sha256)  # re-check under the lock
         if existing is not None:
@@ -166,7 +203,7 @@ class SnapshotService:
             dataset_id=dataset_row.id, version=version, stage=stage, hash_algorithm="sha256",
             sha256=staged.sha256, size_bytes=staged.size, format=staged.data_format, rows=info.rows,
             column_count=info.columns, arrow_schema=_schema_text(info), fingerprint=info.fingerprint,
-            source_uri=str(staged.source), stored=staged.copy, note=note, created_by=actor,
+            source_uri=source_uri or str(staged.source), stored=staged.copy, note=note, created_by=actor,
         )
         session.add(row)
         session.flush()
@@ -175,6 +212,9 @@ class SnapshotService:
         for parent_id in parent_ids:
             session.add(Edge(parent_kind=SNAPSHOT_KIND, parent_id=parent_id, child_kind=SNAPSHOT_KIND,
                              child_id=row.id, relation=DERIVED_FROM, transform_ref=transform))
+        for link in links:
+            session.add(Edge(parent_kind=link.parent_kind, parent_id=link.parent_id, child_kind=SNAPSHOT_KIND,
+                             child_id=row.id, relation=link.relation, transform_ref=link.transform_ref))
         session.flush()
         result = self._to_infos(session, [row], created=True)[0]
         append_event(
@@ -184,6 +224,7 @@ class SnapshotService:
                 "format": result.format, "rows": result.rows, "columns": result.columns,
                 "fingerprint": result.fingerprint, "stage": stage, "parents": result.parents,
                 "transform": transform, "source_uri": result.source_uri, "stored": result.stored,
+                **({"links": [link.to_json() for link in links]} if links else {}),
             },
         )
         return result
@@ -347,6 +388,8 @@ class SnapshotService:
     @staticmethod
     def _check_source(snapshot: SnapshotInfo, progress: Progress) -> tuple[str, str | None]:
         """Does the original source path still hold the recorded bytes?"""
+        if snapshot.source_uri.startswith(COMPUTED_SCHEME):
+            return "computed", None
         source = Path(snapshot.source_uri)
         if not source.is_absolute():
             return "not-local", None
@@ -526,6 +569,28 @@ class _Registration:
         while self._contexts:
             self._contexts.pop().__exit__(None, None, None)
         self._stages.clear()
+
+
+class _Reused(_Registration):
+    """A registration of bytes the store already holds: the recorded metadata, nothing to copy or parse."""
+
+    def __init__(self, store: Store, source: Path, data_format: str, copy: bool, existing: SnapshotInfo) -> None:
+        super().__init__(store, source, data_format, [], copy, NO_PROGRESS)
+        from lineage.tabular import TableInfo
+
+        self.sha256 = existing.sha256
+        self.size = existing.size_bytes
+        self.entries = [ManifestEntry(f["path"], f["size_bytes"], f["sha256"]) for f in existing.files]
+        self.info = TableInfo(
+            format=data_format, rows=existing.rows, columns=existing.columns, schema=existing.schema,
+            arrow_schema=existing.arrow_schema, fingerprint=existing.fingerprint,
+        )
+
+    def run(self) -> None:
+        """Nothing to hash, copy or parse."""
+
+    def publish(self) -> None:
+        """Every blob is already durable under its key (checked by ``_reusable``)."""
 
 
 def _existing_path(path: str | os.PathLike[str]) -> Path:

@@ -29,9 +29,15 @@ class Store:
         self.hash_cache = HashCache(self.home / "cache" / "hashes.db")
 
         from lineage.audit_service import AuditService
+        from lineage.features.service import FeatureService
+        from lineage.models.runs import RunService
+        from lineage.models.service import ModelService
         from lineage.snapshots import SnapshotService
 
         self.snapshots = SnapshotService(self)
+        self.features = FeatureService(self)
+        self.models = ModelService(self)
+        self.runs = RunService(self)
         self.audit = AuditService(self)
 
     @classmethod

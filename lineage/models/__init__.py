@@ -1,0 +1,1 @@
+"""Model versions linked to their data and features, training runs, aliases, trace and reproduce."""

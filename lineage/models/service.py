@@ -1,0 +1,433 @@
+"""``store.models``: register model versions linked to their data and features; aliases.
+
+A model version records its artifact (stored, never loaded), the snapshots it was
+trained and evaluated on (lineage edges with roles), the feature-set version, seed,
+params, metrics, code and environment. Everything is immutable; aliases move by
+appending events, so the holder of an alias at any past time can be answered.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlmodel import Session, col, select
+
+from lineage import edges
+from lineage.audit import append_event, canonical_json
+from lineage.entities import ROLES, AliasMove, ModelInput, ModelVersionInfo
+from lineage.errors import ImmutableVersionError, InvalidInputError, NotFoundError
+from lineage.features.semver import SemVer
+from lineage.naming import validate_name
+from lineage.progress import NO_PROGRESS, Progress
+from lineage.tables import (
+    AliasEvent,
+    Dataset,
+    Edge,
+    FeatureSetRow,
+    FeatureSetVersion,
+    ModelArtifactFile,
+    ModelRow,
+    ModelVersion,
+    Snapshot,
+)
+
+if TYPE_CHECKING:
+    from lineage.store import Store
+
+MODEL_VERSION = "model_version"
+USES_FEATURES = "uses_features"
+
+
+def parse_input(text: str, stage: str | None = None) -> tuple[str, str | None]:
+    """``REF[:ROLE]`` → (ref, role or None); a trailing ``:word`` is a role only if it is one."""
+    ref, sep, role = text.rpartition(":")
+    if sep and role in ROLES:
+        return ref, role
+    if sep and role and role not in ROLES and "@" not in role:
+        raise InvalidInputError(f"unknown role '{role}' in '{text}': use one of {', '.join(ROLES)}")
+    return text, None
+
+
+class ModelService:
+    """The verbs register, get, find, list, promote, rollback and aliases."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    # -- register -------------------------------------------------------------------------
+    def register(
+        self,
+        ref: str,
+        *,
+        artifact: str | Path,
+        inputs: Iterable[str] | Mapping[str, str] = (),
+        feature_set: str | None = None,
+        seed: int | None = None,
+        params: Mapping[str, Any] | None = None,
+        metrics: Mapping[str, Any] | None = None,
+        code: Mapping[str, Any] | None = None,
+        environment: Mapping[str, Any] | None = None,
+        run_id: str = "",
+        note: str = "",
+        progress: Progress = NO_PROGRESS,
+    ) -> ModelVersionInfo:
+        """Register ``model@semver``; inputs are ``REF[:ROLE]`` strings or a {ref: role} mapping."""
+        from lineage import environment as env
+        from lineage.artifacts import store_artifact
+
+        store = self._store
+        store.require_writable()
+        name, version = _split_model_ref(ref)
+        pairs = list(inputs.items()) if isinstance(inputs, Mapping) else [parse_input(i) for i in inputs]
+        params_json, metrics_json = _json_object(params, "params"), _json_object(metrics, "metrics")
+        if seed is not None and not isinstance(seed, int):
+            raise InvalidInputError(f"seed {seed!r} is not an integer: give a whole number such as 2010")
+        with store.db.session() as session:
+            resolved = self._resolve_inputs(session, pairs)
+            fs_row = self._resolve_feature_set(session, feature_set) if feature_set else None
+        artifact_path = Path(artifact)
+        if not artifact_path.exists():
+            raise InvalidInputError(f"artifact {artifact_path} does not exist: give the trained model's file or folder")
+        code = dict(code or {})
+        if not code:
+            from lineage.gitinfo import git_state
+
+            state = git_state(Path.cwd())
+            code = {"git_commit": state.commit, "git_dirty": state.dirty, "entrypoint": "", "workdir": str(Path.cwd())}
+        environment_doc = dict(environment) if environment is not None else env.capture()
+
+        with store.db.session() as session:  # a taken version: compare hashes, store nothing
+            existing_row = self._version_row(session, name, version)
+        if existing_row is not None:
+            from lineage.artifacts import hash_artifact
+
+            return self._same_or_refuse(existing_row, name, version, hash_artifact(artifact_path))
+        stored = store_artifact(store.objects, artifact_path, progress)
+
+        with store.db.session(write=True) as session:
+            existing_row = self._version_row(session, name, version)  # re-check under the write lock
+            if existing_row is not None:
+                return self._same_or_refuse(existing_row, name, version, stored.sha256)
+            actor = store.actor
+            model_row = session.exec(select(ModelRow).where(ModelRow.name == name)).first()
+            if model_row is None:
+                model_row = ModelRow(name=name, created_by=actor)
+                session.add(model_row)
+                session.flush()
+            row = ModelVersion(
+                model_id=model_row.id, version=version, artifact_sha256=stored.sha256, artifact_size=stored.size,
+                artifact_kind=stored.kind, artifact_name=stored.name,
+                feature_set_version_id=fs_row.id if fs_row else None, seed=seed,
+                params=canonical_json(params_json), metrics=canonical_json(metrics_json),
+                git_commit=str(code.get("git_commit") or ""), git_dirty=code.get("git_dirty"),
+                entrypoint=str(code.get("entrypoint") or ""), workdir=str(code.get("workdir") or ""),
+                environment=canonical_json(environment_doc), run_id=run_id, note=note, created_by=actor,
+            )
+            session.add(row)
+            session.flush()
+            for member in stored.files:
+                session.add(ModelArtifactFile(model_version_id=row.id, path=member["path"],
+                                              size_bytes=member["size_bytes"], sha256=member["sha256"]))
+            for snapshot_row, role in resolved:
+                session.add(Edge(parent_kind=edges.SNAPSHOT, parent_id=snapshot_row.id, child_kind=MODEL_VERSION,
+                                 child_id=row.id, relation=role))
+            if fs_row is not None:
+                session.add(Edge(parent_kind=edges.FEATURE_SET_VERSION, parent_id=fs_row.id, child_kind=MODEL_VERSION,
+                                 child_id=row.id, relation=USES_FEATURES))
+            session.flush()
+            info = self._to_infos(session, [row], created=True)[0]
+            append_event(session, actor=actor, action="model.register", subject=info.ref, payload={
+                **info.linkage_record(), "artifact_sha256": stored.sha256, "artifact_kind": stored.kind,
+                "inputs": [i.to_json() for i in info.inputs], "feature_set": info.feature_set, "seed": seed,
+                "params": params_json, "metrics": metrics_json, "code": info.code, "run_id": run_id,
+            })
+            return info
+
+    def _same_or_refuse(self, row: ModelVersion, name: str, version: str, sha256: str) -> ModelVersionInfo:
+        if row.artifact_sha256 != sha256:
+            raise ImmutableVersionError(
+                f"{name}@{version} already holds artifact sha256 {row.artifact_sha256}; this artifact is sha256 "
+                f"{sha256}: register it under a new version"
+            )
+        with self._store.db.session() as session:
+            return self._to_infos(session, [row])[0]
+
+    def _resolve_inputs(self, session: Session, pairs: list[tuple[str, str | None]]) -> list[tuple[Snapshot, str]]:
+        resolved = []
+        for ref, role in pairs:
+            if role is not None and role not in ROLES:
+                raise InvalidInputError(f"unknown role '{role}' for {ref}: use one of {', '.join(ROLES)}")
+            row, _ = self._store.snapshots._resolve(session, ref)
+            resolved.append((row, role or ("features" if row.stage == "features" else "train")))
+        return resolved
+
+    def _resolve_feature_set(self, session: Session, ref: str) -> FeatureSetVersion:
+        info = self._store.features.get(ref)  # NotFoundError names what exists
+        row = session.exec(
+            select(FeatureSetVersion).join(FeatureSetRow)
+            .where(FeatureSetRow.name == info.feature_set, FeatureSetVersion.version == info.version)
+        ).one()
+        return row
+
+    # -- lookups --------------------------------------------------------------------------
+    def get(self, ref: str) -> ModelVersionInfo:
+        """``model@version``, ``model@alias`` or ``model`` (its highest version)."""
+        name, _, wanted = ref.partition("@")
+        validate_name(name, what="model name")
+        with self._store.db.session() as session:
+            row = self._find_row(session, name, wanted)
+            return self._to_infos(session, [row])[0]
+
+    def find(self, ref: str) -> ModelVersionInfo | None:
+        try:
+            return self.get(ref)
+        except NotFoundError:
+            return None
+
+    def list(self, name: str | None = None) -> list[ModelVersionInfo]:
+        """Every version, by model name then semver."""
+        with self._store.db.session() as session:
+            query = select(ModelVersion).join(ModelRow)
+            if name is not None:
+                query = query.where(ModelRow.name == name)
+            rows = list(session.exec(query))
+            infos = self._to_infos(session, rows)
+        return sorted(infos, key=lambda i: (i.model, SemVer.parse(i.version)))
+
+    def _find_row(self, session: Session, name: str, wanted: str) -> ModelVersion:
+        rows = list(session.exec(select(ModelVersion).join(ModelRow).where(ModelRow.name == name)))
+        if not rows:
+            known = ", ".join(session.exec(select(ModelRow.name).order_by(ModelRow.name))) or "none registered yet"
+            raise NotFoundError(f"no model '{name}' (known: {known}): register it with `lineage model register`")
+        if not wanted:
+            return max(rows, key=lambda r: SemVer.parse(r.version))
+        for row in rows:
+            if row.version == wanted:
+                return row
+        holder = self._alias_holder(session, rows[0].model_id, wanted, None)
+        if holder is not None:
+            return next(r for r in rows if r.id == holder.model_version_id)
+        versions = ", ".join(sorted((r.version for r in rows), key=SemVer.parse))
+        raise NotFoundError(f"{name} has no version or alias '{wanted}' (versions: {versions})")
+
+    @staticmethod
+    def _version_row(session: Session, name: str, version: str) -> ModelVersion | None:
+        return session.exec(
+            select(ModelVersion).join(ModelRow).where(ModelRow.name == name, ModelVersion.version == version)
+        ).first()
+
+    # -- aliases --------------------------------------------------------------------------
+    def promote(self, ref: str, *, alias: str, reason: str) -> AliasMove:
+        """Point ``alias`` at ``model@version`` (audited; a reason is required)."""
+        return self._move(ref, alias=alias, reason=reason, action="promote")
+
+    def rollback(self, model: str, *, alias: str, reason: str, to: str | None = None) -> dict[str, Any]:
+        """Move ``alias`` back to the version that held it before the current one (or ``to``).
+
+        Returns the move plus what serving must change: the feature-set switch when the
+        target version was trained on another feature-set version.
+        """
+        validate_name(model, what="model name")
+        with self._store.db.session() as session:
+            model_row = session.exec(select(ModelRow).where(ModelRow.name == model)).first()
+            if model_row is None:
+                raise NotFoundError(f"no model '{model}': register it with `lineage model register`")
+            history = self._history_rows(session, model_row.id, alias, None)
+            if not history:
+                raise InvalidInputError(f"alias '{alias}' of {model} has never been set: promote a version first")
+            current = history[-1].model_version_id
+            if to is None:
+                earlier = next((e for e in reversed(history) if e.model_version_id != current), None)
+                if earlier is None:
+                    raise InvalidInputError(
+                        f"alias '{alias}' of {model} has had no other holder to roll back to: use --to VERSION"
+                    )
+                target_version = session.exec(
+                    select(ModelVersion.version).where(ModelVersion.id == earlier.model_version_id)).one()
+            else:
+                target_version = to
+            current_info = self._to_infos(session, [session.get(ModelVersion, current)])[0]
+        if target_version == current_info.version:
+            raise InvalidInputError(f"{model}@{target_version} already holds '{alias}': nothing to roll back")
+        move = self._move(f"{model}@{target_version}", alias=alias, reason=reason, action="rollback")
+        target = self.get(f"{model}@{target_version}")
+        switch = None
+        if target.feature_set != current_info.feature_set:
+            switch = {"from": current_info.feature_set or None, "to": target.feature_set or None}
+        return {"move": move, "from_version": current_info.version, "to_version": target.version,
+                "feature_set_switch": switch}
+
+    def _move(self, ref: str, *, alias: str, reason: str, action: str) -> AliasMove:
+        store = self._store
+        store.require_writable()
+        validate_name(alias, what="alias")
+        if not reason or not reason.strip():
+            raise InvalidInputError(f"{action} needs a reason: pass --reason \"why this version\"")
+        name, _, version = ref.partition("@")
+        if not version:
+            raise InvalidInputError(f"give the version to {action}: {name}@VERSION")
+        with store.db.session(write=True) as session:
+            row = self._version_row(session, name, version)
+            if row is None:
+                self._find_row(session, name, version)  # raises NotFoundError naming what exists
+                raise NotFoundError(f"{name} has no version {version}")
+            now = datetime.now(UTC).replace(tzinfo=None)
+            event = AliasEvent(model_id=row.model_id, alias=alias, model_version_id=row.id, action=action,
+                               reason=reason.strip(), at=now, actor=store.actor)
+            session.add(event)
+            session.flush()
+            append_event(session, actor=store.actor, action=f"model.{action}", subject=f"{name}@{alias}",
+                         payload={"model": name, "alias": alias, "version": version, "reason": reason.strip()})
+            return AliasMove(name, alias, version, action, reason.strip(), now.replace(tzinfo=UTC), store.actor)
+
+    def aliases(self, model: str, *, as_of: datetime | None = None) -> dict[str, Any]:
+        """Who holds each alias (now or at ``as_of``) and the full history up to then."""
+        validate_name(model, what="model name")
+        cutoff = _naive(as_of)
+        with self._store.db.session() as session:
+            model_row = session.exec(select(ModelRow).where(ModelRow.name == model)).first()
+            if model_row is None:
+                raise NotFoundError(f"no model '{model}': register it with `lineage model register`")
+            query = select(AliasEvent, ModelVersion.version).join(ModelVersion).where(AliasEvent.model_id == model_row.id)
+            if cutoff is not None:
+                query = query.where(AliasEvent.at <= cutoff)
+            rows = list(session.exec(query.order_by(col(AliasEvent.id))))
+        history = [AliasMove(model, e.alias, v, e.action, e.reason, e.at.replace(tzinfo=UTC), e.actor) for e, v in rows]
+        current: dict[str, dict[str, Any]] = {}
+        for move in history:
+            held = current.get(move.alias)
+            if held is None or held["version"] != move.version:
+                current[move.alias] = {"version": move.version, "since": move.at, "by": move.actor, "reason": move.reason}
+        return {"model": model, "as_of": as_of, "current": current, "history": history}
+
+    def alias_holders(self, session: Session | None = None) -> dict[int, list[str]]:
+        """model_version id → aliases it holds now (for impact and the registry)."""
+        def load(active: Session) -> dict[int, list[str]]:
+            rows = list(active.exec(select(AliasEvent).order_by(col(AliasEvent.id))))
+            latest: dict[tuple[int, str], int] = {}
+            for event in rows:
+                latest[(event.model_id, event.alias)] = event.model_version_id
+            holders: dict[int, list[str]] = {}
+            for (_, alias), version_id in sorted(latest.items()):
+                holders.setdefault(version_id, []).append(alias)
+            return holders
+
+        if session is not None:
+            return load(session)
+        with self._store.db.session() as own:
+            return load(own)
+
+    def _history_rows(self, session: Session, model_id: int, alias: str, cutoff: datetime | None) -> list[AliasEvent]:
+        query = select(AliasEvent).where(AliasEvent.model_id == model_id, AliasEvent.alias == alias)
+        if cutoff is not None:
+            query = query.where(AliasEvent.at <= cutoff)
+        return list(session.exec(query.order_by(col(AliasEvent.id))))
+
+    def _alias_holder(self, session: Session, model_id: int, alias: str, cutoff: datetime | None) -> AliasEvent | None:
+        history = self._history_rows(session, model_id, alias, cutoff)
+        return history[-1] if history else None
+
+    # -- rows → entities ------------------------------------------------------------------
+    def _to_infos(self, session: Session, rows: list[ModelVersion], *, created: bool = False) -> list[ModelVersionInfo]:
+        if not rows:
+            return []
+        ids = [r.id for r in rows]
+        names = {model_id: name for model_id, name in session.exec(
+            select(ModelRow.id, ModelRow.name).where(col(ModelRow.id).in_({r.model_id for r in rows})))}
+        inputs: dict[int, list[ModelInput]] = {}
+        for child_id, role, dataset, version, sha256, stage in session.exec(
+            select(Edge.child_id, Edge.relation, Dataset.name, Snapshot.version, Snapshot.sha256, Snapshot.stage)
+            .join(Snapshot, Snapshot.id == Edge.parent_id).join(Dataset, Dataset.id == Snapshot.dataset_id)
+            .where(Edge.child_kind == MODEL_VERSION, Edge.parent_kind == edges.SNAPSHOT, col(Edge.child_id).in_(ids))
+            .order_by(col(Edge.id))
+        ):
+            inputs.setdefault(child_id, []).append(ModelInput(f"{dataset}@{version}", role, sha256, stage))
+        fs_ids = {r.feature_set_version_id for r in rows if r.feature_set_version_id}
+        fs_refs = {
+            fid: f"{fname}@{fversion}" for fid, fname, fversion in session.exec(
+                select(FeatureSetVersion.id, FeatureSetRow.name, FeatureSetVersion.version)
+                .join(FeatureSetRow).where(col(FeatureSetVersion.id).in_(fs_ids))
+            )
+        } if fs_ids else {}
+        files: dict[int, list[dict[str, Any]]] = {}
+        for member in session.exec(select(ModelArtifactFile).where(col(ModelArtifactFile.model_version_id).in_(ids))
+                                   .order_by(ModelArtifactFile.path)):
+            files.setdefault(member.model_version_id, []).append(
+                {"path": member.path, "size_bytes": member.size_bytes, "sha256": member.sha256})
+        holders = self.alias_holders(session)
+        return [
+            ModelVersionInfo(
+                model=names[r.model_id], version=r.version,
+                artifact={"sha256": r.artifact_sha256, "hash_algorithm": "sha256", "size_bytes": r.artifact_size,
+                          "kind": r.artifact_kind, "name": r.artifact_name, "files": files.get(r.id, [])},
+                inputs=inputs.get(r.id, []), feature_set=fs_refs.get(r.feature_set_version_id or -1, ""),
+                seed=r.seed, params=json.loads(r.params), metrics=json.loads(r.metrics),
+                code={"git_commit": r.git_commit, "git_dirty": r.git_dirty, "entrypoint": r.entrypoint,
+                      "workdir": r.workdir},
+                environment=json.loads(r.environment), run_id=r.run_id, note=r.note,
+                created_at=r.created_at.replace(tzinfo=UTC), created_by=r.created_by,
+                aliases=holders.get(r.id, []), created=created,
+            )
+            for r in rows
+        ]
+
+    def diff(self, a: str, b: str) -> Any:
+        """Why model version ``b`` differs from ``a`` (see lineage_diff.py)."""
+        from lineage.models.lineage_diff import diff_models
+
+        return diff_models(self._store, a, b)
+
+    def reproduce(self, ref: str, *, rerun: bool = False) -> Any:
+        """Check (and with ``rerun`` re-run) a model version's recorded training (see reproduce.py)."""
+        from lineage.models.reproduce import reproduce
+
+        return reproduce(self._store, ref, rerun=rerun)
+
+    def staleness(self) -> list[dict[str, Any]]:
+        """Warnings for models whose feature code or training sources changed (see staleness.py)."""
+        from lineage.models.staleness import stale_models
+
+        return stale_models(self._store)
+
+    def version_id(self, ref: str) -> int:
+        name, _, wanted = ref.partition("@")
+        with self._store.db.session() as session:
+            row = self._find_row(session, name, wanted)
+            assert row.id is not None
+            return row.id
+
+
+def _split_model_ref(ref: str) -> tuple[str, str]:
+    name, sep, version = ref.partition("@")
+    if not sep or not version:
+        raise InvalidInputError(f"model '{ref}' has no version: write MODEL@MAJOR.MINOR.PATCH, e.g. churn@1.2.0")
+    validate_name(name, what="model name")
+    SemVer.parse(version, what=f"model version of {name}")
+    return name, version
+
+
+def _json_object(value: Mapping[str, Any] | None, what: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise InvalidInputError(f"{what} must be a JSON object such as {{\"max_depth\": 4}}")
+    try:
+        return json.loads(json.dumps(dict(value), allow_nan=False, default=_plain))
+    except (TypeError, ValueError) as exc:
+        raise InvalidInputError(f"{what} cannot be stored as JSON ({exc}): use numbers, strings, lists and objects") from None
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def _naive(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment

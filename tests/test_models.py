@@ -1,0 +1,189 @@
+"""Model versions, training runs, aliases and staleness in a real store (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lineage.errors import ImmutableVersionError, InvalidInputError, NotFoundError, SemverError
+from lineage.store import Store
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "sample_data"
+SCHEMAS = SAMPLE / "schemas"
+FEATURES_21 = "customer_features_values@2.1.0-customers_clean-v1.0"
+FEATURES_20 = "customer_features_values@2.0.0-customers_clean-v1.0"
+
+
+@pytest.fixture
+def mstore(store: Store) -> Store:
+    """Snapshots, customer_features 2.0.0 and 2.1.0, and both materialisations (no models)."""
+    store.snapshots.add(SAMPLE / "customers_clean_v1.0.parquet", dataset="customers_clean", version="v1.0",
+                        stage="processed")
+    for schema, module in (("customer_features_2.0.0.json", "sample_data.features.customer_features_2_0"),
+                           ("customer_features_2.1.0.json", "sample_data.features.customer_features_2_1")):
+        info = store.features.register(SCHEMAS / schema, module)
+        store.features.materialize(info.ref, "customers_clean@v1.0")
+    return store
+
+
+def artifact(tmp_path: Path, content: bytes, name: str = "model.bin") -> Path:
+    path = tmp_path / name
+    path.write_bytes(content)
+    return path
+
+
+def register(store: Store, tmp_path: Path, version: str, *, content: bytes | None = None, fs: str = "2.1.0",
+             features: str = FEATURES_21) -> object:
+    return store.models.register(
+        f"churn@{version}", artifact=artifact(tmp_path, content or version.encode(), f"m{version}.bin"),
+        inputs=["customers_clean@v1.0:train", f"{features}:features"], feature_set=f"customer_features@{fs}",
+        seed=2010, params={"C": 1.0}, metrics={"auc": 0.8},
+        code={"git_commit": "abc", "git_dirty": False, "entrypoint": "python train.py", "workdir": "/x"},
+    )
+
+
+def test_register_records_the_linkage_record_and_everything_else(mstore: Store, tmp_path: Path) -> None:
+    info = register(mstore, tmp_path, "1.2.0")
+    record = info.to_json()
+    clean = mstore.snapshots.get("customers_clean@v1.0")
+    assert {k: record[k] for k in ("model_version", "data_snapshot_id", "data_hash", "feature_set_version")} == {
+        "model_version": "1.2.0", "data_snapshot_id": "customers_clean@v1.0", "data_hash": clean.sha256,
+        "feature_set_version": "2.1.0"}
+    assert [(i["ref"], i["role"]) for i in record["inputs"]] == [("customers_clean@v1.0", "train"), (FEATURES_21, "features")]
+    assert record["artifact"]["sha256"] == __import__("hashlib").sha256(b"1.2.0").hexdigest()
+    assert record["seed"] == 2010 and record["params"] == {"C": 1.0} and record["metrics"] == {"auc": 0.8}
+    assert "packages" in record["environment"] and "python" in record["environment"]
+    assert mstore.objects.exists(record["artifact"]["sha256"])
+    event = mstore.audit.log(action="model.register")[0]
+    assert event.subject == "churn@1.2.0" and event.payload["data_hash"] == clean.sha256
+
+
+def test_same_artifact_returns_existing_and_other_bytes_are_refused_without_writing(mstore: Store, tmp_path: Path) -> None:
+    first = register(mstore, tmp_path, "1.2.0")
+    again = register(mstore, tmp_path, "1.2.0")
+    assert again.created is False and again.artifact == first.artifact
+    other = artifact(tmp_path, b"different bytes", "other.bin")
+    with pytest.raises(ImmutableVersionError, match="churn@1.2.0 already holds artifact sha256"):
+        mstore.models.register("churn@1.2.0", artifact=other)
+    digest = __import__("hashlib").sha256(b"different bytes").hexdigest()
+    assert not mstore.objects.exists(digest)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"inputs": ["nope@v1:train"]}, NotFoundError, "nope"),
+        ({"feature_set": "customer_features@9.9.9"}, NotFoundError, "has no version 9.9.9"),
+        ({"inputs": ["customers_clean@v1.0:training"]}, InvalidInputError, "unknown role 'training'"),
+        ({"artifact": "/no/such/file.pkl"}, InvalidInputError, "does not exist"),
+    ],
+    ids=["unknown-snapshot", "unknown-feature-set", "unknown-role", "missing-artifact"],
+)
+def test_bad_registrations_write_nothing(mstore: Store, tmp_path: Path, kwargs: dict, error: type, match: str) -> None:
+    events = len(mstore.audit.log())
+    arguments = {"artifact": artifact(tmp_path, b"x"), **kwargs}
+    with pytest.raises(error, match=match):
+        mstore.models.register("churn@1.0.0", **arguments)
+    assert mstore.models.list() == [] and len(mstore.audit.log()) == events
+
+
+def test_model_versions_are_strict_semver(mstore: Store, tmp_path: Path) -> None:
+    with pytest.raises(SemverError):
+        mstore.models.register("churn@v1", artifact=artifact(tmp_path, b"x"))
+
+
+def test_tracked_run_registers_with_seeds_params_metrics_and_immutable_inputs(mstore: Store, tmp_path: Path) -> None:
+    with mstore.runs.track(model="churn", version="2.0.0", seed=2010) as run:
+        path = run.input("customers_clean@v1.0", role="train")
+        assert path.read_bytes() == (SAMPLE / "customers_clean_v1.0.parquet").read_bytes()
+        extra = run.input(artifact(tmp_path, (SAMPLE / "customers_clean_v1.0.parquet").read_bytes(), "copy.parquet"),
+                          dataset="copied", version="v1", role="validation")
+        run.use_feature_set("customer_features@2.1.0")
+        draws = (random.random(), float(np.random.random()))
+        run.log_params(C=0.5)
+        run.log_metrics(auc=0.75)
+        run.set_artifact(artifact(tmp_path, b"trained", "trained.bin"))
+    random.seed(2010)
+    np.random.seed(2010)
+    assert draws == (random.random(), float(np.random.random()))  # the run seeded both generators
+    info = run.model_version
+    assert info is not None and info.ref == "churn@2.0.0" and extra.exists() is False  # workdir cleaned
+    assert {i.ref: i.role for i in info.inputs} == {"customers_clean@v1.0": "train", "copied@v1": "validation"}
+    assert info.params == {"C": 0.5} and info.metrics == {"auc": 0.75} and info.seed == 2010
+    assert info.environment["seeds"]["numpy"] == 2010 and info.run_id == run.run_id
+
+
+def test_failed_run_registers_nothing_and_is_audited(mstore: Store) -> None:
+    with pytest.raises(ZeroDivisionError), mstore.runs.track(model="churn", version="3.0.0", seed=7) as run:
+        run.input("customers_clean@v1.0")
+        _ = 1 / 0
+    assert mstore.models.list() == []
+    failed = mstore.audit.log(action="run.failed")
+    assert len(failed) == 1 and failed[0].subject == "churn@3.0.0"
+    assert "ZeroDivisionError" in failed[0].payload["error"] and failed[0].payload["run_id"] == run.run_id
+
+
+def test_promote_rollback_and_alias_history_as_of(mstore: Store, tmp_path: Path) -> None:
+    register(mstore, tmp_path, "1.1.0", fs="2.0.0", features=FEATURES_20)
+    register(mstore, tmp_path, "1.2.0")
+    with pytest.raises(InvalidInputError, match="never been set"):
+        mstore.models.rollback("churn", alias="production", reason="x")
+    mstore.models.promote("churn@1.1.0", alias="production", reason="first")
+    with pytest.raises(InvalidInputError, match="no other holder"):
+        mstore.models.rollback("churn", alias="production", reason="x")
+    between = datetime.now(UTC)
+    mstore.models.promote("churn@1.2.0", alias="production", reason="better")
+    assert mstore.models.get("churn@production").version == "1.2.0"
+    result = mstore.models.rollback("churn", alias="production", reason="serving broke")
+    assert (result["from_version"], result["to_version"]) == ("1.2.0", "1.1.0")
+    assert result["feature_set_switch"] == {"from": "customer_features@2.1.0", "to": "customer_features@2.0.0"}
+    aliases = mstore.models.aliases("churn")
+    assert aliases["current"]["production"]["version"] == "1.1.0"
+    assert [(m.action, m.version) for m in aliases["history"]] == [("promote", "1.1.0"), ("promote", "1.2.0"), ("rollback", "1.1.0")]
+    past = mstore.models.aliases("churn", as_of=between)
+    assert past["current"]["production"]["version"] == "1.1.0" and len(past["history"]) == 1
+    assert [e.action for e in mstore.audit.log() if e.action.startswith("model.")][-3:] == [
+        "model.promote", "model.promote", "model.rollback"]
+    assert mstore.audit.log(action="model.rollback")[0].payload["reason"] == "serving broke"
+
+
+def test_promote_needs_a_reason_and_a_known_version(mstore: Store, tmp_path: Path) -> None:
+    register(mstore, tmp_path, "1.2.0")
+    with pytest.raises(InvalidInputError, match="needs a reason"):
+        mstore.models.promote("churn@1.2.0", alias="production", reason=" ")
+    with pytest.raises(NotFoundError, match="9.9.9"):
+        mstore.models.promote("churn@9.9.9", alias="production", reason="x")
+    assert mstore.models.aliases("churn")["history"] == []
+
+
+def test_model_trained_on_old_feature_code_is_stale_and_registration_names_it(mstore: Store, tmp_path: Path) -> None:
+    register(mstore, tmp_path, "1.2.0")
+    mstore.models.promote("churn@1.2.0", alias="production", reason="live")
+    assert mstore.models.staleness() == []
+    candidate = json.loads((SCHEMAS / "customer_features_3.0.0_candidate.json").read_text())
+    candidate["version"] = "3.0.0"
+    info = mstore.features.register(candidate, "sample_data.features.customer_features_3_0_candidate")
+    assert info.affected == ["churn@1.2.0 (production) was trained on customer_features@2.1.0 and uses 'age', 'region'"]
+    warnings = mstore.models.staleness()
+    assert [(w["model"], w["kind"], w["features"]) for w in warnings] == [
+        ("churn@1.2.0", "feature_code_changed", ["age", "region"])]
+
+
+def test_aliased_model_whose_training_source_changed_on_disk_is_stale(mstore: Store, tmp_path: Path) -> None:
+    source = tmp_path / "train.parquet"
+    source.write_bytes((SAMPLE / "customers_clean_v1.0.parquet").read_bytes())
+    mstore.snapshots.add(source, dataset="train_copy", version="v1", stage="processed")
+    mstore.models.register("churn@1.0.0", artifact=artifact(tmp_path, b"m"), inputs=["train_copy@v1:train"])
+    assert mstore.models.staleness() == []  # not aliased: not checked
+    mstore.models.promote("churn@1.0.0", alias="production", reason="live")
+    assert mstore.models.staleness() == []
+    source.write_bytes(b"overwritten")
+    warnings = mstore.models.staleness()
+    assert len(warnings) == 1 and warnings[0]["kind"] == "training_source_changed"
+    assert "train_copy@v1" in warnings[0]["detail"] and "other bytes" in warnings[0]["detail"]
