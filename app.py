@@ -32,9 +32,10 @@ def overview() -> None:
     if data["latest_snapshots"].empty:
         st.info("No snapshots yet: register one on the Snapshots page or with `lineage snapshot add`.")
     else:
-        st.dataframe(data["latest_snapshots"], hide_index=True, width="stretch")
+        st.dataframe(data["latest_snapshots"], hide_index=True, width="stretch",
+                     column_order=views.SNAPSHOT_TABLE_ORDER)
     st.subheader("Latest audit events")
-    st.dataframe(data["latest_events"], hide_index=True, width="stretch")
+    st.dataframe(data["latest_events"], hide_index=True, width="stretch", height="content")
 
 
 def _offer_demo() -> None:
@@ -46,13 +47,16 @@ def _offer_demo() -> None:
         loaded = call(lambda: load_demo(Store.init(), progress=StreamlitProgress()))
         if loaded is not None:
             forget_store()
-            st.success(f"Loaded {len(loaded)} sample snapshots.")
+            st.success(f"Loaded {len(loaded.snapshots)} sample snapshots and {len(loaded.feature_versions)} feature-set versions.")
             st.rerun()
 
 
-st.set_page_config(page_title="Lineage", page_icon=":material/account_tree:", layout="wide")
+st.set_page_config(page_title="Lineage", page_icon="🌳", layout="wide")  # an emoji favicon is drawn locally
 navigation = st.navigation([
     st.Page(overview, title="Overview", icon=":material/dashboard:", url_path="overview", default=True),
     st.Page("pages/1_Snapshots.py", title="Snapshots", icon=":material/database:", url_path="snapshots"),
+    st.Page("pages/2_Feature_sets.py", title="Feature sets", icon=":material/functions:", url_path="features"),
+    st.Page("pages/4_Models.py", title="Models", icon=":material/model_training:", url_path="models"),
+    st.Page("pages/5_Lineage.py", title="Lineage", icon=":material/account_tree:", url_path="lineage"),
 ])
 navigation.run()

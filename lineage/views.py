@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from lineage.entities import SnapshotInfo, VerifyResult
     from lineage.store import Store
 
+SNAPSHOT_TABLE_ORDER = ["ref", "stage", "rows", "size", "sha256", "created_at", "created_by", "parents"]
 SNAPSHOT_COLUMNS = ["ref", "dataset", "version", "stage", "rows", "columns", "size", "sha256",
                     "created_at", "created_by", "parents"]
 
@@ -114,3 +115,159 @@ def overview(store: Store, latest: int = 20) -> dict[str, Any]:
             columns=["seq", "at", "actor", "action", "subject", "hash"],
         ),
     }
+
+
+# -- feature sets ----------------------------------------------------------------------------
+CLASS_COLOURS = {"major": "#f8d7da", "minor": "#fff3cd", "patch": "#d1e7dd"}
+
+
+def feature_set_rows(store: Store, name: str | None = None) -> pd.DataFrame:
+    """Every feature-set version with its change class and author."""
+    import pandas as pd
+
+    return pd.DataFrame(
+        [{"ref": v.ref, "feature_set": v.feature_set, "version": v.version, "features": len(v.features),
+          "change": v.change_class or "first", "previous": v.previous or "", "author": v.created_by,
+          "created_at": v.created_at, "git": (v.git_commit[:10] + ("+dirty" if v.git_dirty else "")) or "",
+          "tag": v.released_tag, "allow_breaking": v.allow_breaking}
+         for v in store.features.list(name)],
+        columns=["ref", "feature_set", "version", "features", "change", "previous", "author", "created_at", "git",
+                 "tag", "allow_breaking"],
+    )
+
+
+def feature_diff_view(store: Store, name: str, from_version: str, to_version: str) -> dict[str, Any]:
+    """A diff ready to draw: required bump, one row per change, side-by-side specs, code diffs."""
+    import pandas as pd
+
+    diff = store.features.diff(name, from_version, to_version)
+    old, new = store.features.get(f"{name}@{from_version}"), store.features.get(f"{name}@{to_version}")
+    names = list(dict.fromkeys([*old.schema["features"], *new.schema["features"]]))
+    classes: dict[str, str] = {}
+    for change in diff.changes:
+        if change.feature:
+            from lineage.features.semver import stronger
+
+            classes[change.feature] = stronger(classes.get(change.feature, "none"), change.change_class)
+    side = pd.DataFrame(
+        [{"feature": feature, "class": classes.get(feature, ""),
+          f"{from_version}": _spec_text(old.schema["features"].get(feature)),
+          f"{to_version}": _spec_text(new.schema["features"].get(feature))} for feature in names],
+        columns=["feature", "class", f"{from_version}", f"{to_version}"],
+    )
+    return {
+        "required_bump": diff.required_bump,
+        "changes": pd.DataFrame([{"feature": c.feature or "(set)", "kind": c.kind, "class": c.change_class,
+                                  "detail": c.detail} for c in diff.changes],
+                                columns=["feature", "kind", "class", "detail"]),
+        "side_by_side": side,
+        "code_diffs": [(c.feature or "", c.code_diff) for c in diff.changes if c.code_diff],
+        "json": diff.to_json(),
+    }
+
+
+def _spec_text(spec: dict[str, Any] | None) -> str:
+    if spec is None:
+        return "—"
+    parts = [spec["dtype"], "nullable" if spec.get("nullable") else "required"]
+    if spec.get("min") is not None or spec.get("max") is not None:
+        parts.append(f"[{spec.get('min', '')}, {spec.get('max', '')}]")
+    if spec.get("allowed"):
+        parts.append(f"{len(spec['allowed'])} allowed")
+    return ", ".join(parts)
+
+
+def violation_rows(report: Any, limit: int = 200) -> pd.DataFrame:
+    """A batch validation report's violations (at most ``limit`` per feature and reason)."""
+    import pandas as pd
+
+    return pd.DataFrame(report.to_json(limit_per_kind=limit)["violations"], columns=["row", "feature", "reason", "detail"])
+
+
+# -- models ------------------------------------------------------------------------------------
+def model_rows(store: Store, name: str | None = None) -> pd.DataFrame:
+    """The registry: one row per model version with metrics, feature set and aliases."""
+    import pandas as pd
+
+    infos = store.models.list(name)
+    metric_names = sorted({k for i in infos for k in i.metrics})
+    return pd.DataFrame(
+        [{"ref": i.ref, "model": i.model, "version": i.version, "feature_set": i.feature_set,
+          "aliases": ", ".join(i.aliases), "seed": i.seed, **{m: i.metrics.get(m) for m in metric_names},
+          "artifact": short_hash(i.artifact["sha256"]), "created_at": i.created_at, "created_by": i.created_by}
+         for i in infos],
+        columns=["ref", "model", "version", "feature_set", "aliases", "seed", *metric_names, "artifact",
+                 "created_at", "created_by"],
+    )
+
+
+def alias_timeline(store: Store, model: str) -> pd.DataFrame:
+    """Holding periods per alias (start, end, version) for a timeline chart; the last one is open."""
+    from datetime import UTC, datetime
+
+    import pandas as pd
+
+    history = store.models.aliases(model)["history"]
+    rows = []
+    now = datetime.now(UTC)
+    for index, move in enumerate(history):
+        following = next((m for m in history[index + 1:] if m.alias == move.alias), None)
+        rows.append({"alias": move.alias, "version": move.version, "action": move.action, "reason": move.reason,
+                     "actor": move.actor, "start": move.at, "end": following.at if following else now,
+                     "current": following is None})
+    return pd.DataFrame(rows, columns=["alias", "version", "action", "reason", "actor", "start", "end", "current"])
+
+
+def promotion_preview(store: Store, model: str, alias: str, version: str) -> dict[str, Any]:
+    """What promoting ``model@version`` to ``alias`` changes, before anyone confirms it."""
+    held = store.models.aliases(model)["current"].get(alias)
+    target = store.models.get(f"{model}@{version}")
+    current = store.models.get(f"{model}@{held['version']}") if held else None
+    lines = [f"{model}@{alias}: {held['version'] if held else '(unset)'} → {version}"]
+    if current is not None and current.feature_set != target.feature_set:
+        lines.append(f"serving must switch feature set: {current.feature_set or '—'} → {target.feature_set or '—'}")
+    if current is not None:
+        for metric in sorted(set(current.metrics) | set(target.metrics)):
+            lines.append(f"{metric}: {current.metrics.get(metric)} → {target.metrics.get(metric)}")
+    return {"lines": lines, "unchanged": bool(held and held["version"] == version)}
+
+
+def rollback_preview(store: Store, model: str, alias: str, to: str | None) -> dict[str, Any]:
+    """Where a rollback would move ``alias`` (the previous holder, or ``to``) and what changes."""
+    aliases = store.models.aliases(model)
+    held = aliases["current"].get(alias)
+    if held is None:
+        return {"target": None, "lines": [f"alias '{alias}' has never been set"]}
+    target = to
+    if target is None:
+        earlier = [m for m in aliases["history"] if m.alias == alias and m.version != held["version"]]
+        target = earlier[-1].version if earlier else None
+    if target is None:
+        return {"target": None, "lines": [f"alias '{alias}' has had no other holder: pick a version"]}
+    preview = promotion_preview(store, model, alias, target)
+    return {"target": target, "lines": preview["lines"]}
+
+
+# -- lineage graph -------------------------------------------------------------------------------
+def graph_node_rows(graph: Any) -> pd.DataFrame:
+    """The nodes of a trace or impact graph as a table (the chart's companion)."""
+    import pandas as pd
+
+    return pd.DataFrame(
+        [{"id": n.id, "kind": n.kind, "ref": n.ref, "stage": n.stage, "sha256": short_hash(n.sha256),
+          "depth": n.depth, "aliases": ", ".join(n.aliases), "created_at": n.created_at} for n in graph.nodes],
+        columns=["id", "kind", "ref", "stage", "sha256", "depth", "aliases", "created_at"],
+    )
+
+
+def model_refs(store: Store) -> list[str]:
+    """Every model version ref, newest semver last (for pickers)."""
+    return [m.ref for m in store.models.list()]
+
+
+def lineage_diff_view(store: Store, a: str, b: str) -> dict[str, Any]:
+    """A model lineage diff as JSON plus its readable text."""
+    from lineage.models.lineage_diff import diff_models, render_text
+
+    diff = diff_models(store, a, b)
+    return {"json": diff.to_json(), "text": "\n".join(render_text(diff))}

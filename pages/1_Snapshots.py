@@ -30,7 +30,7 @@ if len(matching) > PAGE_SIZE:
     page_number = int(st.number_input(f"Page (of {pages})", min_value=1, max_value=pages, value=1, key="page"))
 shown, _ = views.page_of(matching, page_number, PAGE_SIZE)
 st.caption(f"{len(matching)} of {len(snapshots)} snapshots")
-st.dataframe(views.snapshot_rows(shown), hide_index=True, width="stretch")
+st.dataframe(views.snapshot_rows(shown), hide_index=True, width="stretch", column_order=views.SNAPSHOT_TABLE_ORDER)
 
 refs = [s.ref for s in matching]
 wanted = st.query_params.get("ref")
@@ -50,16 +50,17 @@ if snapshot is None:
 
 detail = views.snapshot_detail(opened, snapshot)
 st.header(snapshot.ref)
-facts, schema = st.columns([3, 2])
-facts.dataframe(detail["facts"], hide_index=True, width="stretch")
-schema.markdown("**Schema**")
-schema.dataframe(detail["schema"], hide_index=True, width="stretch")
+st.dataframe(detail["facts"], hide_index=True, width="stretch", height="content",
+             column_config={"field": st.column_config.TextColumn(width="small"),
+                            "value": st.column_config.TextColumn(width="large")})
+st.markdown("**Schema**")
+st.dataframe(detail["schema"], hide_index=True, width="stretch", height="content")
 if not detail["files"].empty:
     st.markdown("**Files** (the sha256 above is of the manifest listing them)")
     st.dataframe(detail["files"], hide_index=True, width="stretch")
 if detail["check_commands"]:
     st.markdown("**Check the bytes yourself** (prints `OK` for each; exits non-zero on a mismatch)")
-    st.code("\n".join(detail["check_commands"]), language="bash")
+    st.code("\n".join(detail["check_commands"]), language="bash", wrap_lines=True)
 
 if st.button("Verify now", key="verify", help="Re-read the stored bytes and the original source"):
     results = call(lambda: opened.snapshots.verify(snapshot.ref, progress=StreamlitProgress()))

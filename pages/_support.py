@@ -103,3 +103,21 @@ class StreamlitProgress:
         if self._bar is not None:
             self._bar.empty()
             self._bar = None
+
+
+def confirmed_form(key: str, action: str) -> str | None:
+    """A form asking for a reason and a confirmation; the reason once both are given, else None.
+
+    Moves that change what serves (promote, rollback) are never one click: the user
+    writes why (it goes into the audit log) and confirms having read the preview.
+    """
+    with st.form(key):
+        reason = st.text_input("Reason (kept in the audit log)", key=f"{key}_reason")
+        confirm = st.checkbox("I have checked what will change", key=f"{key}_confirm")
+        submitted = st.form_submit_button(action.capitalize())
+    if not submitted:
+        return None
+    if not confirm:
+        st.error(f"Tick the confirmation to {action}.")
+        return None
+    return reason

@@ -19,6 +19,7 @@ sys.path.insert(0, str(ROOT))  # sample_data and app modules import from the che
 
 from lineage.store import Store  # noqa: E402
 
+pytest_plugins = ["tests.browser"]  # Streamlit server, Chromium and guarded-page fixtures
 PG_URL = os.environ.get("LINEAGE_TEST_PG_URL")
 PG_SKIP_REASON = "LINEAGE_TEST_PG_URL is not set (PostgreSQL tests need it; .ci/run sets it)"
 LINEAGE_ENV = ("LINEAGE_HOME", "LINEAGE_DB_URL", "LINEAGE_STORE_URL", "LINEAGE_USER", "LINEAGE_READ_ONLY")

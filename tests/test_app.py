@@ -25,11 +25,29 @@ def _fresh_caches() -> Iterator[None]:
     st.cache_resource.clear()
 
 
+_DEMO: dict[str, Path] = {}
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One demo store (with trained models) built per session; tests get copies of it."""
+    if "home" not in _DEMO:
+        home = tmp_path_factory.mktemp("demo") / "home"
+        with Store.init(home, db_url=None, store_url=None, read_only=False, user="tester") as opened:
+            load_demo(opened)
+        _DEMO["home"] = home
+    return _DEMO["home"]
+
+
 @pytest.fixture
-def demo_env(backend_env: dict[str, str]) -> dict[str, str]:
-    with Store.init() as opened:
-        load_demo(opened)
-    return backend_env
+def demo_env(demo_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """A private copy of the demo store (pages are backend-agnostic; the library tests run both)."""
+    import shutil
+
+    home = tmp_path / "home"
+    shutil.copytree(demo_template, home)
+    monkeypatch.setenv("LINEAGE_HOME", str(home))
+    return {"LINEAGE_HOME": str(home)}
 
 
 def run_app() -> AppTest:
@@ -42,13 +60,12 @@ def test_overview_shows_counts_latest_snapshots_and_events(demo_env: dict[str, s
     at = run_app()
     assert at.title[0].value == "Lineage"
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Datasets"] == "2" and metrics["Snapshots"] == "3"
+    assert metrics["Datasets"] == "3" and metrics["Snapshots"] == "5"
     latest = at.dataframe[0].value
-    assert list(latest["ref"]) == ["customers_raw@2026_03_01", "customers_clean@v1.0", "customers_raw@2026_02_01"]
+    assert set(latest["ref"]) >= {"customers_raw@2026_03_01", "customers_clean@v1.0", "customers_raw@2026_02_01"}
     events = at.dataframe[1].value
     actions = list(events["action"])
-    assert actions[0] == "snapshot.add" and actions.count("snapshot.add") == 3
-    assert actions[-1] == "store.init"
+    assert "model.promote" in actions and "model.register" in actions
     assert list(events["seq"]) == sorted(events["seq"], reverse=True)
 
 
@@ -58,7 +75,7 @@ def test_overview_reflects_a_new_snapshot(demo_env: dict[str, str], tmp_path: Pa
     with Store.open() as opened:
         opened.snapshots.add(write_parquet(tmp_path / "extra.parquet"), dataset="extra", version="v1")
     at = run_app()
-    assert {m.label: m.value for m in at.metric}["Snapshots"] == "4"
+    assert {m.label: m.value for m in at.metric}["Snapshots"] == "6"
     assert at.dataframe[0].value["ref"].iloc[0] == "extra@v1"
 
 
@@ -70,7 +87,7 @@ def test_missing_store_offers_the_demo_and_loads_it(tmp_path: Path, monkeypatch:
     assert not (home / "lineage.db").exists()  # looking never creates a store
     at.button(key="load_demo").click().run()
     assert not at.exception
-    assert {m.label: m.value for m in at.metric}["Snapshots"] == "3"
+    assert {m.label: m.value for m in at.metric}["Snapshots"] == "5"
 
 
 def test_read_only_store_cannot_be_created_from_the_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -87,9 +104,9 @@ def test_snapshots_page_filters_and_opens_a_snapshot(demo_env: dict[str, str]) -
     at = run_app()
     at.switch_page(SNAPSHOTS_PAGE).run()
     assert not at.exception
-    assert at.caption[0].value == "3 of 3 snapshots"
+    assert at.caption[0].value == "5 of 5 snapshots"
     at.multiselect(key="stages").select("processed").run()
-    assert at.caption[0].value == "1 of 3 snapshots"
+    assert at.caption[0].value == "1 of 5 snapshots"
     assert list(at.dataframe[0].value["ref"]) == ["customers_clean@v1.0"]
     at.selectbox(key="open_ref").select("customers_clean@v1.0").run()
     assert at.header[0].value == "customers_clean@v1.0"
@@ -135,3 +152,93 @@ def test_unknown_ref_in_the_url_is_one_error_line(demo_env: dict[str, str]) -> N
     at.switch_page(SNAPSHOTS_PAGE).run()
     assert not at.exception
     assert len(at.error) == 1 and "nope" in at.error[0].value
+
+
+def test_feature_sets_page_shows_versions_diff_and_validates_an_upload(demo_env: dict[str, str], tmp_path: Path) -> None:
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    at = run_app()
+    at.switch_page("pages/2_Feature_sets.py").run()
+    assert not at.exception
+    assert list(at.dataframe[0].value["version"]) == ["2.0.0", "2.1.0"]
+    assert at.metric[0].value == "minor"
+    changes = at.dataframe[2].value
+    assert list(changes["feature"]) == ["avg_purchase_value"] and list(changes["class"]) == ["minor"]
+    bad = io.BytesIO()
+    pq.write_table(pa.table({"customer_id": [1], "reference_date": pa.array([0], pa.timestamp("us", "UTC")),
+                             "age": [7], "region": ["mars"]}), bad)
+    at.selectbox(key="validate_version").select("2.0.0")
+    at.file_uploader(key="validate_file").upload("bad.parquet", bad.getvalue(), "application/octet-stream")
+    at.button[0].click().run()
+    assert not at.exception
+    assert "bad.parquet" in at.error[0].value
+    assert set(at.dataframe[-1].value["reason"]) >= {"below_min", "not_allowed"}
+
+
+def test_feature_sets_page_refuses_an_unreadable_upload(demo_env: dict[str, str]) -> None:
+    at = run_app()
+    at.switch_page("pages/2_Feature_sets.py").run()
+    at.file_uploader(key="validate_file").upload("junk.csv", b"a,b\n1,2,3\n", "text/csv")
+    at.button[0].click().run()
+    assert not at.exception and len(at.error) == 1 and "junk.csv" in at.error[0].value
+
+
+def test_models_page_promotes_with_confirmation_and_rolls_back(demo_env: dict[str, str]) -> None:
+    at = run_app()
+    at.switch_page("pages/4_Models.py").run()
+    assert not at.exception
+    assert list(at.dataframe[0].value["ref"]) == ["churn@1.1.0", "churn@1.2.0"]
+    at.selectbox(key="promote_version").select("1.1.0").run()
+    assert "serving must switch feature set" in at.markdown[0].value
+    at.text_input(key="promote_reason").input("try the old one")
+    at.button[0].click().run()  # no confirmation
+    assert "Tick the confirmation" in at.error[0].value
+    with Store.open() as opened:
+        assert opened.models.get("churn@production").version == "1.2.0"
+    at.text_input(key="promote_reason").input("try the old one")
+    at.checkbox(key="promote_confirm").check()
+    at.button[0].click().run()
+    assert "now points at 1.1.0" in at.success[0].value
+    at.text_input(key="rollback_reason").input("back again")
+    at.checkbox(key="rollback_confirm").check()
+    at.button[1].click().run()
+    assert not at.exception
+    assert "1.1.0 → 1.2.0" in at.success[0].value
+    with Store.open() as opened:
+        assert opened.models.get("churn@production").version == "1.2.0"
+        assert opened.audit.log(action="model.rollback")[-1].payload["reason"] == "back again"
+
+
+def test_models_page_hides_forms_when_read_only(demo_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LINEAGE_READ_ONLY", "1")
+    at = run_app()
+    at.switch_page("pages/4_Models.py").run()
+    assert not at.exception and len(at.button) == 0
+    assert "Read-only" in at.caption[0].value
+
+
+def test_lineage_page_traces_shows_impact_and_explains_a_model_change(demo_env: dict[str, str]) -> None:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["ref"] = "churn@1.2.0"
+    at.run()
+    at.switch_page("pages/5_Lineage.py").run()
+    assert not at.exception
+    dot = at.get("graphviz_chart")[0].proto.spec
+    assert "churn@1.2.0" in dot and "customers_clean@v1.0" in dot and "customer_features@2.1.0" in dot
+    kinds = set(at.dataframe[0].value["kind"])
+    assert kinds == {"model_version", "feature_set_version", "snapshot"}
+    at.selectbox(key="impact_ref").select("customers_clean@v1.0").run()
+    assert "churn@1.2.0 (production)" in at.warning[0].value
+    text = at.code[0].value
+    assert text.startswith("churn@1.1.0 -> churn@1.2.0") and "avg_purchase_value" in text
+
+
+def test_lineage_page_unknown_ref_is_one_error(demo_env: dict[str, str]) -> None:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["ref"] = "nope@1.0.0"
+    at.run()
+    at.switch_page("pages/5_Lineage.py").run()
+    assert not at.exception and len(at.error) == 1 and "nope" in at.error[0].value

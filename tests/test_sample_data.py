@@ -255,3 +255,21 @@ def test_march_export_keeps_untouched_rows_byte_identical_but_for_the_date() -> 
     as_march = {line.replace(",2026-02-01,", ",2026-03-01,", 1) for line in feb_lines}
     unchanged = sum(line in as_march for line in mar_lines)
     assert unchanged >= 0.9 * len(feb_lines)
+
+
+def test_online_log_is_deterministic_and_skewed_as_documented(tmp_path: Path) -> None:
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from sample_data import generate_online
+
+    written = generate_online.generate(tmp_path)
+    shipped = generate_online.SAMPLE_DIR / generate_online.ONLINE_NAME
+    assert written.read_bytes() == shipped.read_bytes()
+    online = pq.read_table(shipped)
+    assert online.num_rows == generate_online.SERVED_ROWS
+    assert online["age"].null_count == generate_online.AGE_NULLS
+    assert "north_east" in pc.unique(online["region"].combine_chunks().dictionary.cast("string")).to_pylist()
+    training = generate_online.training_features()
+    ratio = pc.mean(online["avg_purchase_value"]).as_py() / pc.mean(training["avg_purchase_value"]).as_py()
+    assert 1.05 < ratio < 1.25

@@ -1,0 +1,74 @@
+"""Feature sets: every version with its change class, a side-by-side diff, and file validation.
+
+``?set=customer_features&from=2.0.0&to=2.1.0`` opens a diff directly.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from lineage import views
+from pages._support import call, store
+
+st.title("Feature sets")
+opened = store()
+if opened is None:
+    st.stop()
+
+versions = views.feature_set_rows(opened)
+if versions.empty:
+    st.info("No feature sets yet: register one with `lineage features register SCHEMA.json --module MODULE`.")
+    st.stop()
+
+names = sorted(versions["feature_set"].unique())
+wanted = st.query_params.get("set")
+name = st.selectbox("Feature set", names, index=names.index(wanted) if wanted in names else 0, key="set")
+st.query_params["set"] = name
+own = versions[versions["feature_set"] == name].reset_index(drop=True)
+st.dataframe(own.drop(columns=["feature_set"]), hide_index=True, width="stretch",
+             column_config={"created_at": st.column_config.DatetimeColumn("created at", format="YYYY-MM-DD HH:mm")})
+
+st.subheader("Compare two versions")
+choices = list(own["version"])
+default_from = st.query_params.get("from", choices[-2] if len(choices) > 1 else choices[0])
+default_to = st.query_params.get("to", choices[-1])
+left, right = st.columns(2)
+from_version = left.selectbox("From", choices, index=choices.index(default_from) if default_from in choices else 0,
+                              key="from")
+to_version = right.selectbox("To", choices, index=choices.index(default_to) if default_to in choices else 0, key="to")
+st.query_params.update({"from": from_version, "to": to_version})
+diff = call(lambda: views.feature_diff_view(opened, name, from_version, to_version))
+if diff is not None:
+    bump = diff["required_bump"]
+    st.metric("Required bump", bump)
+    if diff["changes"].empty:
+        st.success(f"{from_version} and {to_version} have the same schema and code.")
+    else:
+        def colour(row):  # type: ignore[no-untyped-def]
+            return [f"background-color: {views.CLASS_COLOURS.get(row['class'], '')}"] * len(row)
+
+        st.dataframe(diff["side_by_side"].style.apply(colour, axis=1), hide_index=True, width="stretch")
+        st.dataframe(diff["changes"].style.apply(colour, axis=1), hide_index=True, width="stretch")
+        for feature, code_diff in diff["code_diffs"]:
+            with st.expander(f"Code change: {feature}", expanded=True):
+                st.code(code_diff, language="diff")
+
+st.subheader("Validate a file against a version")
+with st.form("validate"):
+    version = st.selectbox("Version", choices, index=len(choices) - 1, key="validate_version")
+    upload = st.file_uploader("Parquet or CSV file", type=["parquet", "csv"], key="validate_file")
+    submitted = st.form_submit_button("Validate")
+if submitted:
+    if upload is None:
+        st.error("Choose a file to validate.")
+    else:
+        from lineage.features.validation import read_uploaded
+
+        table = call(lambda: read_uploaded(upload.name, upload.getvalue()))
+        report = call(lambda: opened.features.validate(f"{name}@{version}", table)) if table is not None else None
+        if report is not None:
+            if report.ok:
+                st.success(f"{upload.name}: {report.summary_line()}")
+            else:
+                st.error(f"{upload.name}: {report.summary_line()}")
+                st.dataframe(views.violation_rows(report), hide_index=True, width="stretch")

@@ -1,0 +1,80 @@
+"""Models: the registry, alias timelines, promote and roll back with a reason, staleness warnings."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from lineage import views
+from pages._support import call, confirmed_form, store
+
+st.title("Models")
+opened = store()
+if opened is None:
+    st.stop()
+
+for warning in call(opened.models.staleness) or []:
+    st.warning(warning["detail"])
+
+registry = views.model_rows(opened)
+if registry.empty:
+    st.info("No models yet: train one through `store.runs.track(...)` (see sample_data/train.py) "
+            "or `lineage model register`.")
+    st.stop()
+st.dataframe(registry, hide_index=True, width="stretch",
+             column_config={"created_at": st.column_config.DatetimeColumn("created at", format="YYYY-MM-DD HH:mm")})
+
+names = sorted(registry["model"].unique())
+wanted = st.query_params.get("model")
+model = st.selectbox("Model", names, index=names.index(wanted) if wanted in names else 0, key="model")
+st.query_params["model"] = model
+versions = list(registry[registry["model"] == model]["version"])
+
+timeline = views.alias_timeline(opened, model)
+st.subheader("Alias history")
+if timeline.empty:
+    st.info(f"No alias has pointed at {model} yet.")
+else:
+    import plotly.express as px
+
+    figure = px.timeline(timeline, x_start="start", x_end="end", y="alias", color="version", hover_data=["action", "reason", "actor"])
+    figure.update_layout(height=220 + 30 * timeline["alias"].nunique(), margin={"t": 20, "b": 20})
+    st.plotly_chart(figure, width="stretch")
+    st.dataframe(timeline.drop(columns=["end"]), hide_index=True, width="stretch")
+
+if opened.read_only:
+    st.caption("Read-only store: promote and rollback are not available.")
+    st.stop()
+
+st.subheader("Promote")
+promote_version = st.selectbox("Version", versions, index=len(versions) - 1, key="promote_version")
+promote_alias = st.text_input("Alias", value="production", key="promote_alias")
+preview = call(lambda: views.promotion_preview(opened, model, promote_alias, promote_version)) if promote_alias else None
+if preview:
+    st.markdown("\n".join(f"- {line}" for line in preview["lines"]))
+    if preview["unchanged"]:
+        st.info(f"{model}@{promote_version} already holds '{promote_alias}'.")
+reason = confirmed_form("promote", "promote")
+if reason is not None:
+    move = call(lambda: opened.models.promote(f"{model}@{promote_version}", alias=promote_alias, reason=reason))
+    if move is not None:
+        st.success(f"{move.model}@{move.alias} now points at {move.version}.")
+
+st.subheader("Roll back")
+holders = sorted(timeline["alias"].unique()) if not timeline.empty else []
+if not holders:
+    st.caption("Nothing to roll back: no alias has been set.")
+else:
+    rollback_alias = st.selectbox("Alias", holders, key="rollback_alias")
+    target = st.selectbox("To version", ["(the previous holder)", *versions], key="rollback_to")
+    to = None if target == "(the previous holder)" else target
+    plan = call(lambda: views.rollback_preview(opened, model, rollback_alias, to))
+    if plan:
+        st.markdown("\n".join(f"- {line}" for line in plan["lines"]))
+    reason = confirmed_form("rollback", "roll back")
+    if reason is not None:
+        result = call(lambda: opened.models.rollback(model, alias=rollback_alias, reason=reason, to=to))
+        if result is not None:
+            st.success(f"{model}@{rollback_alias}: {result['from_version']} → {result['to_version']}.")
+            if result["feature_set_switch"]:
+                switch = result["feature_set_switch"]
+                st.warning(f"Serving must switch feature set: {switch['from']} → {switch['to']}.")

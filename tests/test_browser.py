@@ -1,0 +1,182 @@
+"""The dashboard in a real browser: Debian's Chromium driven by Playwright against ``streamlit run``.
+
+Fixtures live in ``tests/browser.py``. Every test runs behind a route guard: any request that
+leaves loopback is aborted and fails the test. Screenshots go to $SHOT_DIR (else a tmp dir).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Locator, Page, expect
+
+from lineage.store import Store
+from tests.browser import (
+    CHROMIUM_MISSING,
+    CHROMIUM_SKIP_REASON,
+    StreamlitServer,
+    full_screenshot,
+    guarded_context,
+    open_app,
+    wait_idle,
+)
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(CHROMIUM_MISSING, reason=CHROMIUM_SKIP_REASON),
+]
+
+CLEAN = "customers_clean@v1.0"
+DEMO_REFS = ["customers_raw@2026_03_01", CLEAN, "customers_raw@2026_02_01"]  # the demo's CSV/parquet snapshots
+
+
+def digest_of(server: StreamlitServer, ref: str) -> str:
+    with Store.open(server.home) as opened:
+        return opened.snapshots.get(ref).sha256
+
+
+@dataclass
+class StoreFacts:
+    """What the pages should show, read through the library (the demo grows; the UI must agree)."""
+
+    counts: dict[str, int]
+    refs: list[str]  # newest first
+    stages: dict[str, int]  # snapshots per stage
+    latest_event: tuple[int, str]  # (seq, action) of the newest audit event
+
+
+def store_facts(server: StreamlitServer) -> StoreFacts:
+    with Store.open(server.home) as opened:
+        snapshots = opened.snapshots.list(newest_first=True)
+        counts = opened.snapshots.counts()
+        event = opened.audit.log(limit=1, newest_first=True)[0]
+    stages: dict[str, int] = {}
+    for snapshot in snapshots:
+        stages[snapshot.stage] = stages.get(snapshot.stage, 0) + 1
+    return StoreFacts(counts, [s.ref for s in snapshots], stages, (event.seq, event.action))
+
+
+def grid_column(page: Page, table: int, column: int) -> Locator:
+    """The cells of one column of the n-th st.dataframe.
+
+    The grid is drawn on a canvas; glide-data-grid adds an accessibility table inside it a
+    moment after drawing (visible rows and columns only), which is what we read.
+    """
+    grid = page.get_by_test_id("stDataFrame").nth(table)
+    return grid.locator(f'td[role="gridcell"][aria-colindex="{column}"]')
+
+
+def metric_value(page: Page, label: str) -> Locator:
+    return page.get_by_test_id("stMetric").filter(has_text=label).get_by_test_id("stMetricValue")
+
+
+def choose(page: Page, widget: Locator, option: str) -> None:
+    """Open a selectbox/multiselect, click one option, and make sure its dropdown is closed.
+
+    A multiselect keeps its dropdown open after a pick: close it by clicking the page title
+    (not Escape: on a closed baseweb select, Escape clears the value).
+    """
+    widget.get_by_role("combobox").click()
+    page.get_by_role("option", name=option, exact=True).click()
+    if widget.get_attribute("data-testid") == "stMultiSelect":
+        page.locator("h1").first.click()
+    expect(page.get_by_role("listbox")).to_have_count(0)
+
+
+def expect_snapshot_detail(page: Page, ref: str, digest: str) -> None:
+    expect(page.get_by_role("heading", name=ref, exact=True)).to_be_visible()
+    code = page.get_by_test_id("stCode")
+    expect(code).to_contain_text(digest)
+    expect(code).to_contain_text("sha256sum -c")
+    picked = page.get_by_test_id("stSelectbox").filter(has_text="Open snapshot").get_by_role("combobox")
+    expect(picked).to_have_value(ref)
+    expect(page.get_by_test_id("stButton").get_by_role("button", name="Verify now")).to_be_visible()
+
+
+def test_overview_shows_counts_and_latest_snapshots(page: Page, st_server: StreamlitServer, shot_dir: Path) -> None:
+    facts = store_facts(st_server)
+    # The demo's own snapshots are all there (it may add more, e.g. feature materialisations).
+    assert facts.counts["datasets"] >= 2 and facts.counts["snapshots"] >= 3
+    assert [ref for ref in facts.refs if ref in DEMO_REFS] == DEMO_REFS  # all three, newest first
+    open_app(page, st_server.url)
+    expect(page.get_by_role("heading", name="Lineage", exact=True)).to_be_visible()
+    expect(metric_value(page, "Datasets")).to_have_text(str(facts.counts["datasets"]))
+    expect(metric_value(page, "Snapshots")).to_have_text(str(facts.counts["snapshots"]))
+    latest = grid_column(page, 0, 1)  # the latest-snapshots table, newest first
+    for row, ref in enumerate(facts.refs[:5]):  # the grid exposes only the rows it has drawn
+        expect(latest.nth(row)).to_have_text(ref)
+    expect(latest.filter(has_text="customers_raw@2026_03_01")).to_have_count(1)
+    seq, action = facts.latest_event  # the audit-events table, newest first
+    expect(grid_column(page, 1, 1).first).to_have_text(str(seq))
+    expect(grid_column(page, 1, 4).first).to_have_text(action)
+    wait_idle(page)
+    full_screenshot(page, shot_dir / "overview.png")
+
+
+def test_snapshots_filter_open_and_verify(page: Page, st_server: StreamlitServer, shot_dir: Path) -> None:
+    digest = digest_of(st_server, CLEAN)
+    facts = store_facts(st_server)
+    total = len(facts.refs)
+    open_app(page, st_server.url)
+    page.get_by_test_id("stSidebarNavLink").filter(has_text="Snapshots").click()
+    expect(page.get_by_role("heading", name="Snapshots", exact=True)).to_be_visible()
+    expect(page.get_by_test_id("stCaptionContainer")).to_have_text(f"{total} of {total} snapshots")
+    expect(page).to_have_url(re.compile(r"/snapshots$"))
+    wait_idle(page)
+
+    choose(page, page.get_by_test_id("stMultiSelect").filter(has_text="Stage"), "processed")
+    assert facts.stages["processed"] == 1
+    expect(page.get_by_test_id("stCaptionContainer")).to_have_text(f"1 of {total} snapshots")
+    expect(grid_column(page, 0, 1)).to_have_text([CLEAN])
+    wait_idle(page)
+
+    choose(page, page.get_by_test_id("stSelectbox").filter(has_text="Open snapshot"), CLEAN)
+    expect_snapshot_detail(page, CLEAN, digest)
+    expect(page).to_have_url(re.compile(r"/snapshots\?ref=customers_clean(@|%40)v1\.0$"))
+    wait_idle(page)
+
+    page.get_by_test_id("stButton").get_by_role("button", name="Verify now").click()
+    success = page.get_by_test_id("stAlertContentSuccess")
+    expect(success).to_contain_text(f"{CLEAN}: stored bytes match {digest}")
+    wait_idle(page)
+    expect(page.get_by_test_id("stAlertContentError")).to_have_count(0)
+    full_screenshot(page, shot_dir / "snapshot_verified.png")
+
+
+def test_snapshot_url_opens_its_detail(page: Page, st_server: StreamlitServer, shot_dir: Path) -> None:
+    digest = digest_of(st_server, CLEAN)
+    open_app(page, f"{st_server.url}/snapshots?ref={CLEAN}")
+    expect_snapshot_detail(page, CLEAN, digest)
+    expect(grid_column(page, 1, 2).first).to_have_text(CLEAN)  # the facts table: ref first
+    wait_idle(page)
+    full_screenshot(page, shot_dir / "snapshot_by_url.png")
+
+
+def test_nothing_leaves_loopback(page: Page, st_server: StreamlitServer) -> None:
+    """Both pages, read and verify: every request (and the WebSocket) stays on 127.0.0.1."""
+    open_app(page, st_server.url)
+    expect(metric_value(page, "Datasets")).to_be_visible()
+    open_app(page, f"{st_server.url}/snapshots?ref={CLEAN}")
+    page.get_by_test_id("stButton").get_by_role("button", name="Verify now").click()
+    expect(page.get_by_test_id("stAlertContentSuccess")).to_be_visible()
+    wait_idle(page)
+    guard = page.guard  # type: ignore[attr-defined]
+    assert any(url.startswith("ws://127.0.0.1:") for url in guard.allowed), guard.allowed
+    assert len(guard.allowed) > 20  # the guard really saw the app's traffic
+    assert guard.blocked == [], f"requests that left loopback: {guard.blocked}"
+
+
+def test_route_guard_catches_outside_requests(browser, st_server: StreamlitServer) -> None:
+    """The guard itself: a request to a non-loopback address is aborted and recorded, not sent."""
+    context, guard = guarded_context(browser)
+    try:
+        probe = context.new_page()
+        open_app(probe, st_server.url)
+        outcome = probe.evaluate("() => fetch('http://192.0.2.1/probe').then(() => 'sent', () => 'aborted')")
+    finally:
+        context.close()
+    assert outcome == "aborted"
+    assert "http://192.0.2.1/probe" in guard.blocked
