@@ -24,10 +24,20 @@ def overview() -> None:
         return
     data = views.overview(opened)
     counts = data["counts"]
-    columns = st.columns(3)
+    columns = st.columns(5)
     columns[0].metric("Datasets", counts["datasets"])
-    columns[1].metric("Snapshots", counts["snapshots"])
-    columns[2].metric("Stored", human_size(counts["bytes"]))
+    columns[1].metric("Snapshots", counts["snapshots"], help=f"{human_size(counts['bytes'])} stored")
+    columns[2].metric("Feature-set versions", counts["feature_set_versions"])
+    columns[3].metric("Model versions", counts["model_versions"])
+    _integrity(opened, data["integrity"], columns[4])
+    for line in data["warnings"]:
+        st.warning(line)
+    st.subheader("In production")
+    if data["holders"].empty:
+        st.info("No model holds the `production` alias yet: promote one on the Models page.")
+    else:
+        st.dataframe(data["holders"], hide_index=True, width="stretch",
+                     column_config={"since": st.column_config.DatetimeColumn("since", format="YYYY-MM-DD HH:mm")})
     st.subheader("Latest snapshots")
     if data["latest_snapshots"].empty:
         st.info("No snapshots yet: register one on the Snapshots page or with `lineage snapshot add`.")
@@ -36,6 +46,27 @@ def overview() -> None:
                      column_order=views.SNAPSHOT_TABLE_ORDER)
     st.subheader("Latest audit events")
     st.dataframe(data["latest_events"], hide_index=True, width="stretch", height="content")
+
+
+def _integrity(opened, last, column) -> None:  # type: ignore[no-untyped-def]
+    """The last integrity check (chain + blobs) and a button to run one now."""
+    from lineage.integrity import last_verification, verify_store
+
+    slot = column.empty()  # drawn after the button, so a check run now shows at once
+    if column.button("Verify now", key="verify_store", help="Recompute the audit chain and re-hash every blob"):
+        report = call(lambda: verify_store(opened, progress=StreamlitProgress()))
+        last = last_verification(opened) or last
+        if report is not None and report.ok:
+            st.success(f"Audit chain intact ({report.chain.events} events) and {len(report.blobs)} blobs match their hashes.")
+        elif report is not None:
+            problems = [report.chain.problem] if not report.chain.ok else []
+            problems += [f"{b.kind} {b.ref}: {b.problem}" for b in report.blobs if not b.ok]
+            st.error("Integrity check failed: " + "; ".join(p for p in problems if p))
+    if last is None:
+        slot.metric("Integrity", "never checked")
+    else:
+        slot.metric("Integrity", "intact" if last["ok"] else "BROKEN",
+                    help=f"last checked {last['at']:%Y-%m-%d %H:%M} UTC by {last['actor']}")
 
 
 def _offer_demo() -> None:

@@ -106,8 +106,13 @@ def overview(store: Store, latest: int = 20) -> dict[str, Any]:
     import pandas as pd
 
     events = store.audit.log(limit=latest, newest_first=True)
+    counts = {**store.snapshots.counts(), "feature_set_versions": len(store.features.list()),
+              "model_versions": len(store.models.list())}
     return {
-        "counts": store.snapshots.counts(),
+        "counts": counts,
+        "holders": alias_holders(store, "production"),
+        "integrity": _last_integrity(store),
+        "warnings": warnings(store),
         "latest_snapshots": snapshot_rows(store.snapshots.list(newest_first=True, limit=latest)),
         "latest_events": pd.DataFrame(
             [{"seq": e.seq, "at": e.at, "actor": e.actor, "action": e.action, "subject": e.subject,
@@ -271,3 +276,48 @@ def lineage_diff_view(store: Store, a: str, b: str) -> dict[str, Any]:
 
     diff = diff_models(store, a, b)
     return {"json": diff.to_json(), "text": "\n".join(render_text(diff))}
+
+
+# -- overview health ---------------------------------------------------------------------------
+def alias_holders(store: Store, alias: str) -> pd.DataFrame:
+    """Which version of each model holds ``alias``, since when and by whom."""
+    import pandas as pd
+
+    rows = []
+    for name in sorted({m.model for m in store.models.list()}):
+        held = store.models.aliases(name)["current"].get(alias)
+        if held:
+            version = store.models.get(f"{name}@{held['version']}")
+            rows.append({"model": name, "version": held["version"], "since": held["since"], "by": held["by"],
+                         "feature_set": version.feature_set, "reason": held["reason"]})
+    return pd.DataFrame(rows, columns=["model", "version", "since", "by", "feature_set", "reason"])
+
+
+def _last_integrity(store: Store) -> dict[str, Any] | None:
+    from lineage.integrity import last_verification
+
+    return last_verification(store)
+
+
+def warnings(store: Store, limit: int = 50) -> list[str]:
+    """Stale models, snapshots whose source changed on disk, and saved drift reports that drifted."""
+    from lineage.models.staleness import source_change
+
+    lines = [f"{w['model']} is stale: {w['detail']}" for w in store.models.staleness() if w["kind"] == "feature_code_changed"]
+    for snapshot in store.snapshots.list(newest_first=True, limit=500):
+        problem = source_change(store, snapshot)
+        if problem is not None:
+            lines.append(f"source of {snapshot.ref} changed: {problem} (the stored snapshot is intact)")
+        if len(lines) >= limit:
+            break
+    lines.extend(drift_warnings(store))
+    return lines[:limit]
+
+
+def drift_warnings(store: Store) -> list[str]:
+    """Saved drift reports whose overall verdict is drift (filled in once drift reports exist)."""
+    drift = getattr(store, "drift", None)
+    if drift is None:
+        return []
+    return [f"drift: {r['current']} vs {r['reference']}: {r['share']:.0%} of features drifted"
+            for r in drift.latest_reports() if r["drifted"]]

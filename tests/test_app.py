@@ -61,9 +61,12 @@ def test_overview_shows_counts_latest_snapshots_and_events(demo_env: dict[str, s
     assert at.title[0].value == "Lineage"
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Datasets"] == "3" and metrics["Snapshots"] == "5"
-    latest = at.dataframe[0].value
+    assert metrics["Feature-set versions"] == "2" and metrics["Model versions"] == "2"
+    holders = at.dataframe[0].value
+    assert list(zip(holders["model"], holders["version"], strict=True)) == [("churn", "1.2.0")]
+    latest = at.dataframe[1].value
     assert set(latest["ref"]) >= {"customers_raw@2026_03_01", "customers_clean@v1.0", "customers_raw@2026_02_01"}
-    events = at.dataframe[1].value
+    events = at.dataframe[2].value
     actions = list(events["action"])
     assert "model.promote" in actions and "model.register" in actions
     assert list(events["seq"]) == sorted(events["seq"], reverse=True)
@@ -76,7 +79,7 @@ def test_overview_reflects_a_new_snapshot(demo_env: dict[str, str], tmp_path: Pa
         opened.snapshots.add(write_parquet(tmp_path / "extra.parquet"), dataset="extra", version="v1")
     at = run_app()
     assert {m.label: m.value for m in at.metric}["Snapshots"] == "6"
-    assert at.dataframe[0].value["ref"].iloc[0] == "extra@v1"
+    assert at.dataframe[1].value["ref"].iloc[0] == "extra@v1"
 
 
 def test_missing_store_offers_the_demo_and_loads_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -242,3 +245,30 @@ def test_lineage_page_unknown_ref_is_one_error(demo_env: dict[str, str]) -> None
     at.run()
     at.switch_page("pages/5_Lineage.py").run()
     assert not at.exception and len(at.error) == 1 and "nope" in at.error[0].value
+
+
+def test_overview_runs_the_integrity_check_and_shows_its_result(demo_env: dict[str, str]) -> None:
+    at = run_app()
+    assert {m.label: m.value for m in at.metric}["Integrity"] == "never checked"
+    at.button(key="verify_store").click().run()
+    assert not at.exception and "blobs match their hashes" in at.success[0].value
+    assert {m.label: m.value for m in at.metric}["Integrity"] == "intact"
+    with Store.open() as opened:
+        blob = Path(opened.objects.key_path(opened.snapshots.get("customers_raw@2026_03_01").sha256))
+    blob.chmod(0o644)
+    blob.write_bytes(b"tampered")
+    at.button(key="verify_store").click().run()
+    assert "customers_raw@2026_03_01" in at.error[0].value
+    assert {m.label: m.value for m in at.metric}["Integrity"] == "BROKEN"
+
+
+def test_overview_warns_about_models_trained_on_changed_feature_code(demo_env: dict[str, str]) -> None:
+    import json
+
+    schema = json.loads((Path(__file__).resolve().parents[1] / "sample_data" / "schemas" /
+                         "customer_features_3.0.0_candidate.json").read_text())
+    schema["version"] = "3.0.0"
+    with Store.open() as opened:
+        opened.features.register(schema, "sample_data.features.customer_features_3_0_candidate")
+    at = run_app()
+    assert any("churn@1.2.0" in w.value and "customer_features@3.0.0" in w.value for w in at.warning)
