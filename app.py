@@ -87,6 +87,7 @@ navigation = st.navigation([
     st.Page(overview, title="Overview", icon=":material/dashboard:", url_path="overview", default=True),
     st.Page("pages/1_Snapshots.py", title="Snapshots", icon=":material/database:", url_path="snapshots"),
     st.Page("pages/2_Feature_sets.py", title="Feature sets", icon=":material/functions:", url_path="features"),
+    st.Page("pages/3_Drift.py", title="Drift", icon=":material/monitoring:", url_path="drift"),
     st.Page("pages/4_Models.py", title="Models", icon=":material/model_training:", url_path="models"),
     st.Page("pages/5_Lineage.py", title="Lineage", icon=":material/account_tree:", url_path="lineage"),
 ])

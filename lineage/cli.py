@@ -320,12 +320,15 @@ def audit_verify(chain_only: bool, as_json: bool) -> None:
 
 def _register_groups() -> None:
     """Command groups that live in their own modules (imported here; their code loads lazily)."""
+    from lineage.cli_drift import drift, profile
     from lineage.cli_features import features
     from lineage.cli_graph import impact, trace
     from lineage.cli_models import model
     from lineage.cli_models_check import diff, reproduce
 
     main.add_command(features)
+    main.add_command(profile)
+    main.add_command(drift)
     main.add_command(diff)
     main.add_command(reproduce)
     main.add_command(model)

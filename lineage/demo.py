@@ -96,7 +96,15 @@ def load_demo(store: Store, *, progress: Progress = NO_PROGRESS) -> DemoResult:
     else:  # pragma: no cover - the sample is built to be refused
         raise AssertionError("the breaking sample candidate was accepted")
     models = [_train(store, folder, version, feature_ref, progress) for version, feature_ref in DEMO_MODELS]
-    return DemoResult(snapshots, versions, refused, models, _alias_story(store))
+    moves = _alias_story(store)
+    snapshots.append(store.snapshots.add(folder / ONLINE_LOG, dataset="customer_features_online", version="2026_03",
+                                         stage="online", note="features served in March 2026", progress=progress))
+    if not store.drift.latest_reports(limit=1):
+        store.drift.compare("churn@production", "customer_features_online@2026_03", feature_set="customer_features@2.1.0")
+    return DemoResult(snapshots, versions, refused, models, moves)
+
+
+ONLINE_LOG = "customer_features_online_2026_03.parquet"
 
 
 DEMO_MODELS: tuple[tuple[str, str], ...] = (("1.1.0", "customer_features@2.0.0"), ("1.2.0", "customer_features@2.1.0"))

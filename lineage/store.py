@@ -29,6 +29,7 @@ class Store:
         self.hash_cache = HashCache(self.home / "cache" / "hashes.db")
 
         from lineage.audit_service import AuditService
+        from lineage.drift_service import DriftService
         from lineage.features.service import FeatureService
         from lineage.models.runs import RunService
         from lineage.models.service import ModelService
@@ -38,6 +39,7 @@ class Store:
         self.features = FeatureService(self)
         self.models = ModelService(self)
         self.runs = RunService(self)
+        self.drift = DriftService(self)
         self.audit = AuditService(self)
 
     @classmethod

@@ -321,3 +321,54 @@ def drift_warnings(store: Store) -> list[str]:
         return []
     return [f"drift: {r['current']} vs {r['reference']}: {r['share']:.0%} of features drifted"
             for r in drift.latest_reports() if r["drifted"]]
+
+
+# -- drift ---------------------------------------------------------------------------------------
+DRIFT_COLUMNS = ["name", "kind", "test", "statistic", "p_value", "threshold", "drifted", "psi", "psi_band", "js",
+                 "wasserstein_norm", "ks", "null_rate_ref", "null_rate_cur", "new_categories", "missing_categories"]
+
+
+def drift_defaults(store: Store) -> tuple[str | None, str | None]:
+    """Reference: the production model's training features; current: the latest online snapshot."""
+    reference = None
+    for model in sorted({m.model for m in store.models.list()}):
+        production = store.models.find(f"{model}@production")
+        if production is not None:
+            reference = store.drift.resolve_reference(production.ref).ref
+            break
+    online = [s for s in store.snapshots.list(newest_first=True) if s.stage == "online"]
+    return reference, online[0].ref if online else None
+
+
+def drift_table(report: Any) -> pd.DataFrame:
+    """One row per feature, drifted first, then by statistic."""
+    import pandas as pd
+
+    frame = pd.DataFrame(report.to_json()["features"])
+    for column in DRIFT_COLUMNS:
+        if column not in frame:
+            frame[column] = None
+    frame = frame[DRIFT_COLUMNS]
+    frame["new_categories"] = frame["new_categories"].map(lambda v: ", ".join(v) if isinstance(v, list) else v)
+    frame["missing_categories"] = frame["missing_categories"].map(lambda v: ", ".join(v) if isinstance(v, list) else v)
+    return frame.sort_values(["drifted", "statistic"], ascending=[False, False], kind="stable").reset_index(drop=True)
+
+
+def distribution_rows(profile: Any, side: str) -> pd.DataFrame:
+    """A stored profile as chart rows: numeric bins (left, width, share) or category shares."""
+    import pandas as pd
+
+    doc = profile.to_json()
+    histogram = doc.get("histogram") or {}
+    if doc["kind"] == "numeric" and "edges" in histogram:
+        edges, counts = histogram["edges"], histogram["counts"]
+        total = sum(counts) or 1
+        return pd.DataFrame({"side": side, "x": [(a + b) / 2 for a, b in zip(edges, edges[1:], strict=False)],
+                             "width": [b - a for a, b in zip(edges, edges[1:], strict=False)],
+                             "share": [c / total for c in counts]})
+    top = histogram.get("top", [])
+    pairs = [(item[0], item[1]) if isinstance(item, list | tuple) else (item["value"], item["count"]) for item in top]
+    if histogram.get("other"):
+        pairs.append(("other", histogram["other"]))
+    total = sum(c for _, c in pairs) or 1
+    return pd.DataFrame({"side": side, "category": [str(v) for v, _ in pairs], "share": [c / total for _, c in pairs]})

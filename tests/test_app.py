@@ -272,3 +272,25 @@ def test_overview_warns_about_models_trained_on_changed_feature_code(demo_env: d
         opened.features.register(schema, "sample_data.features.customer_features_3_0_candidate")
     at = run_app()
     assert any("churn@1.2.0" in w.value and "customer_features@3.0.0" in w.value for w in at.warning)
+
+
+def test_drift_page_defaults_to_production_features_vs_latest_online_log(demo_env: dict[str, str]) -> None:
+    at = run_app()
+    assert any("67% of features drifted" in w.value for w in at.warning)  # the demo saved a drifting report
+    at.switch_page("pages/3_Drift.py").run()
+    assert not at.exception
+    assert at.selectbox(key="reference").value == "customer_features_values@2.1.0-customers_clean-v1.0"
+    assert at.selectbox(key="current").value == "customer_features_online@2026_03"
+    assert {m.label: m.value for m in at.metric}["Verdict"] == "DRIFT"
+    table = at.dataframe[0].value
+    assert list(table["drifted"])[:2] == [True, True] and set(table["name"][:2]) == {"region", "avg_purchase_value"}
+    charts = at.get("plotly_chart")
+    assert len(charts) == 2 and "PSI" in charts[0].proto.spec
+    at.selectbox(key="feature").select("region").run()
+    assert "north_east" in at.get("plotly_chart")[1].proto.spec
+    with Store.open() as opened:
+        before = len(opened.drift.latest_reports())
+    at.button(key="save_report").click().run()
+    assert "Report saved" in at.success[0].value
+    with Store.open() as opened:
+        assert len(opened.drift.latest_reports()) == before + 1
