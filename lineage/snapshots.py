@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 SNAPSHOT_KIND = "snapshot"
 DERIVED_FROM = "derived_from"
 COMPUTED_SCHEME = "lineage:"  # source URIs of data the store computed (materialisations)
+UPLOAD_SCHEME = "upload:"  # data uploaded through the dashboard: only the stored copy exists
 
 
 class SnapshotService:
@@ -390,6 +391,8 @@ class SnapshotService:
         """Does the original source path still hold the recorded bytes?"""
         if snapshot.source_uri.startswith(COMPUTED_SCHEME):
             return "computed", None
+        if snapshot.source_uri.startswith(UPLOAD_SCHEME):
+            return "uploaded", None
         source = Path(snapshot.source_uri)
         if not source.is_absolute():
             return "not-local", None

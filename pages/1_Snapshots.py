@@ -32,6 +32,37 @@ shown, _ = views.page_of(matching, page_number, PAGE_SIZE)
 st.caption(f"{len(matching)} of {len(snapshots)} snapshots")
 st.dataframe(views.snapshot_rows(shown), hide_index=True, width="stretch", column_order=views.SNAPSHOT_TABLE_ORDER)
 
+
+def register_form() -> None:
+    """The register form (not shown on a read-only store)."""
+    datasets = sorted({s.dataset for s in snapshots})
+    with st.form("register"):
+        upload = st.file_uploader("Upload a Parquet or CSV file", type=["parquet", "csv"], key="register_file")
+        server_path = st.text_input("…or a path on the server (file or folder of Parquet files)", key="register_path")
+        left, right = st.columns(2)
+        picked = left.selectbox("Dataset", ["(new dataset)", *datasets], key="register_dataset")
+        new_name = right.text_input("New dataset name", key="register_new_dataset")
+        version = left.text_input("Version (empty: today's UTC date)", key="register_version")
+        stage = right.selectbox("Stage", STAGES, key="register_stage")
+        parents = st.multiselect("Derived from", [s.ref for s in snapshots], key="register_parents")
+        note = st.text_input("Note", key="register_note")
+        submitted = st.form_submit_button("Register")
+    if submitted:
+        from pages._support import register_snapshot
+
+        dataset = new_name.strip() if picked == "(new dataset)" else picked
+        info = call(lambda: register_snapshot(opened, upload=upload, server_path=server_path, dataset=dataset,
+                                              version=version.strip() or None, stage=stage, parents=parents, note=note))
+        if info is not None:
+            verb = "Registered" if info.created else "Already registered as"
+            st.success(f"{verb} {info.ref} (sha256 {info.sha256[:12]}…, {info.rows:,} rows).")
+            st.page_link("pages/1_Snapshots.py", label=f"Open {info.ref}", query_params={"ref": info.ref})
+
+
+if not opened.read_only:
+    with st.expander("Register a snapshot", expanded=st.query_params.get("register") == "1"):
+        register_form()
+
 refs = [s.ref for s in matching]
 wanted = st.query_params.get("ref")
 if wanted and wanted not in refs:

@@ -121,3 +121,30 @@ def confirmed_form(key: str, action: str) -> str | None:
         st.error(f"Tick the confirmation to {action}.")
         return None
     return reason
+
+
+def register_snapshot(opened: Store, *, upload: Any, server_path: str, dataset: str, version: str | None,
+                      stage: str, parents: list[str], note: str) -> Any:
+    """Register an uploaded file (spooled to a private temp file) or a server path, with a progress bar.
+
+    Exactly one source must be given; the library checks everything else and writes
+    nothing when it refuses.
+    """
+    import tempfile
+    from pathlib import Path
+
+    from lineage.errors import InvalidInputError
+
+    if (upload is None) == (not server_path.strip()):
+        raise InvalidInputError("give either an uploaded file or a server path (exactly one)")
+    if not dataset:
+        raise InvalidInputError("dataset name is empty: pick a dataset or type a new name")
+    progress = StreamlitProgress()
+    if upload is None:
+        return opened.snapshots.add(server_path.strip(), dataset=dataset, version=version, stage=stage,
+                                    parents=parents, note=note, progress=progress)
+    with tempfile.TemporaryDirectory(prefix="lineage-upload-") as folder:
+        path = Path(folder) / Path(upload.name).name
+        path.write_bytes(upload.getvalue())
+        return opened.snapshots.add(path, dataset=dataset, version=version, stage=stage, parents=parents, note=note,
+                                    progress=progress, source_uri=f"upload:{Path(upload.name).name}")

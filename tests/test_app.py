@@ -294,3 +294,63 @@ def test_drift_page_defaults_to_production_features_vs_latest_online_log(demo_en
     assert "Report saved" in at.success[0].value
     with Store.open() as opened:
         assert len(opened.drift.latest_reports()) == before + 1
+
+
+def _register(at: AppTest, *, name: str | None = None, data: bytes = b"", path: str = "", dataset: str = "uploaded",
+              version: str = "v1", parents: list[str] | None = None) -> AppTest:
+    if name is not None:
+        at.file_uploader(key="register_file").upload(name, data, "application/octet-stream")
+    at.text_input(key="register_path").input(path)
+    at.text_input(key="register_new_dataset").input(dataset)
+    at.text_input(key="register_version").input(version)
+    if parents:
+        at.multiselect(key="register_parents").set_value(parents)
+    submit = next(b for b in at.button if b.label == "Register")
+    return submit.click().run()
+
+
+def test_register_form_uploads_a_file_and_links_its_parent(demo_env: dict[str, str], tmp_path: Path) -> None:
+    from tests.factories import write_parquet
+
+    data = write_parquet(tmp_path / "upload.parquet").read_bytes()
+    at = run_app()
+    at.switch_page(SNAPSHOTS_PAGE).run()
+    at = _register(at, name="upload.parquet", data=data, parents=["customers_clean@v1.0"])
+    assert not at.exception
+    assert at.success[0].value.startswith("Registered uploaded@v1")
+    with Store.open() as opened:
+        info = opened.snapshots.get("uploaded@v1")
+        assert info.parents == ["customers_clean@v1.0"] and info.source_uri == "upload:upload.parquet"
+        assert opened.snapshots.verify("uploaded@v1")[0].ok
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "expected"),
+    [
+        ({"name": "ragged.csv", "data": b"a,b\n1,2\n3,4,5\n"}, "ragged.csv"),
+        ({"name": "x.parquet", "data": b"not parquet at all"}, "x.parquet"),
+        ({}, "exactly one"),
+        ({"name": "a.csv", "data": b"a\n1\n", "dataset": "bad/name"}, "path separator"),
+        ({"path": "/no/such/file.parquet"}, "does not exist"),
+    ],
+    ids=["ragged-csv", "not-parquet", "no-source", "bad-dataset", "missing-path"],
+)
+def test_register_form_bad_input_is_one_error_and_writes_nothing(demo_env: dict[str, str], kwargs: dict,
+                                                                 expected: str) -> None:
+    from tests.test_cli_bad_input import store_state
+
+    home = Path(demo_env["LINEAGE_HOME"])
+    before = store_state(home)
+    at = run_app()
+    at.switch_page(SNAPSHOTS_PAGE).run()
+    at = _register(at, **kwargs)
+    assert not at.exception
+    assert len(at.error) == 1 and expected in at.error[0].value, [e.value for e in at.error]
+    assert store_state(home) == before
+
+
+def test_register_form_is_hidden_when_read_only(demo_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LINEAGE_READ_ONLY", "1")
+    at = run_app()
+    at.switch_page(SNAPSHOTS_PAGE).run()
+    assert not at.exception and not [b for b in at.button if b.label == "Register"]
