@@ -105,13 +105,14 @@ def test_overview_shows_counts_and_latest_snapshots(page: Page, st_server: Strea
     expect(page.get_by_role("heading", name="Lineage", exact=True)).to_be_visible()
     expect(metric_value(page, "Datasets")).to_have_text(str(facts.counts["datasets"]))
     expect(metric_value(page, "Snapshots")).to_have_text(str(facts.counts["snapshots"]))
-    latest = grid_column(page, 0, 1)  # the latest-snapshots table, newest first
+    expect(grid_column(page, 0, 1).first).to_have_text("churn")  # the production table comes first
+    latest = grid_column(page, 1, 1)  # the latest-snapshots table, newest first
     for row, ref in enumerate(facts.refs[:5]):  # the grid exposes only the rows it has drawn
         expect(latest.nth(row)).to_have_text(ref)
     expect(latest.filter(has_text="customers_raw@2026_03_01")).to_have_count(1)
     seq, action = facts.latest_event  # the audit-events table, newest first
-    expect(grid_column(page, 1, 1).first).to_have_text(str(seq))
-    expect(grid_column(page, 1, 4).first).to_have_text(action)
+    expect(grid_column(page, 2, 1).first).to_have_text(str(seq))
+    expect(grid_column(page, 2, 4).first).to_have_text(action)
     wait_idle(page)
     full_screenshot(page, shot_dir / "overview.png")
 
