@@ -46,14 +46,16 @@ def _num(value: object) -> str:
 @click.option("--correction", type=click.Choice(["bonferroni", "bh"]), default=None,
               help="Multiple-testing correction for the p-value tests.")
 @click.option("--no-save", is_flag=True, help="Do not save the report in the store.")
+@click.option("--streaming", is_flag=True, help="Bounded memory for data larger than memory (approximate; docs/drift.md).")
 @click.option("--json", "as_json", is_flag=True)
 @handles_errors
 def drift(reference: str, current: str, feature_set: str | None, features: str | None, drift_share: float,
-          fail_on_any: bool, correction: str | None, no_save: bool, as_json: bool) -> None:
+          fail_on_any: bool, correction: str | None, no_save: bool, streaming: bool, as_json: bool) -> None:
     """Compare CURRENT against REFERENCE per feature; exit 1 when the dataset drifts (a pipeline gate)."""
     names = [f.strip() for f in features.split(",") if f.strip()] if features else None
     report = _open_store().drift.compare(reference, current, feature_set=feature_set, features=names,
-                                         drift_share=drift_share, correction=correction, save=not no_save)
+                                         drift_share=drift_share, correction=correction, save=not no_save,
+                                         streaming=streaming)
     document = report.to_json()
     if as_json:
         _print_json(document)

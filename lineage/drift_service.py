@@ -61,12 +61,15 @@ class DriftService:
     def compare(
         self, reference: str, current: str, *, feature_set: str | None = None, features: Sequence[str] | None = None,
         thresholds: Mapping[str, float] | None = None, drift_share: float = 0.5, correction: str | None = None,
-        save: bool = True,
+        save: bool = True, streaming: bool = False,
     ) -> DriftReport:
-        """Drift of ``current`` against ``reference`` (a snapshot, or a model ref whose features snapshot is used)."""
+        """Drift of ``current`` against ``reference`` (a snapshot, or a model ref whose features snapshot is used).
+
+        ``streaming`` reads stored Parquet blobs batch by batch with bounded memory and the
+        documented approximations (docs/drift.md) instead of loading both tables.
+        """
         from lineage.drift import compare
         from lineage.features.schema import parse_schema
-        from lineage.snapshot_data import read_table
 
         store = self._store
         ref_snapshot = self.resolve_reference(reference)
@@ -79,8 +82,8 @@ class DriftService:
         if names is None and schema is None and ref_set is not None and (cur_set is None or cur_set.ref == ref_set.ref):
             names = list(ref_set.schema["features"])  # the features, not the entity or timestamp columns
         report = compare(
-            read_table(store, ref_snapshot), read_table(store, cur_snapshot), features=names, schema=schema,
-            thresholds=thresholds, drift_share=drift_share, correction=correction,
+            self._data(ref_snapshot, streaming), self._data(cur_snapshot, streaming), features=names, schema=schema,
+            thresholds=thresholds, drift_share=drift_share, correction=correction, streaming=streaming,
             reference_name=ref_snapshot.ref, current_name=cur_snapshot.ref,
             reference_feature_set=ref_set.ref if ref_set else None,
             current_feature_set=cur_set.ref if cur_set else None,
@@ -88,6 +91,14 @@ class DriftService:
         if save and not store.read_only:
             self._save(report, ref_snapshot, cur_snapshot, fs_info.ref if fs_info else (ref_set.ref if ref_set else None))
         return report
+
+    def _data(self, snapshot: SnapshotInfo, streaming: bool) -> Any:
+        """The table, or (streaming) the stored Parquet blob's local path for batch-by-batch reading."""
+        from lineage.snapshot_data import read_table
+
+        if streaming and snapshot.stored and snapshot.format == "parquet" and self._store.objects.is_local:
+            return self._store.objects.key_path(snapshot.sha256)
+        return read_table(self._store, snapshot)
 
     def resolve_reference(self, ref: str) -> SnapshotInfo:
         """A snapshot ref, or a model ref/alias → the features (else train) snapshot it was trained on."""

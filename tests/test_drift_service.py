@@ -140,3 +140,12 @@ def test_cli_empty_reference_is_refused(home: Path, tmp_path: Path) -> None:
     pq.write_table(pa.table({"age": pa.array([], pa.int64())}), empty)
     assert CliRunner().invoke(main, ["snapshot", "add", str(empty), "--dataset", "empty", "--version", "v1"]).exit_code == 0
     run_refused(home, ["drift", "--reference", "empty@v1", "--current", ONLINE, "--features", "age"], "has no rows")
+
+
+def test_streaming_drift_reads_stored_blobs_and_agrees_with_exact(dstore: Store) -> None:
+    exact = dstore.drift.compare("churn@production", ONLINE, feature_set="customer_features@2.1.0", save=False)
+    streamed = dstore.drift.compare("churn@production", ONLINE, feature_set="customer_features@2.1.0", save=False,
+                                    streaming=True)
+    assert streamed.to_json()["overall"]["drifted"] == exact.to_json()["overall"]["drifted"]
+    verdicts = {f["name"]: f["drifted"] for f in streamed.to_json()["features"]}
+    assert verdicts == {f["name"]: f["drifted"] for f in exact.to_json()["features"]}
