@@ -321,10 +321,12 @@ def audit_verify(chain_only: bool, as_json: bool) -> None:
 def _register_groups() -> None:
     """Command groups that live in their own modules (imported here; their code loads lazily)."""
     from lineage.cli_drift import drift, profile
+    from lineage.cli_export import export
     from lineage.cli_features import features
     from lineage.cli_graph import impact, trace
     from lineage.cli_models import model
     from lineage.cli_models_check import diff, reproduce
+    from lineage.cli_report import keys, report
 
     main.add_command(features)
     main.add_command(profile)
@@ -334,6 +336,9 @@ def _register_groups() -> None:
     main.add_command(model)
     main.add_command(trace)
     main.add_command(impact)
+    main.add_command(report)
+    main.add_command(keys)
+    main.add_command(export)
 
 
 if __name__ == "__main__":  # `python -m lineage.cli`: run the importable module, whose groups register once

@@ -1,0 +1,38 @@
+"""`lineage export openlineage`: the store's history as OpenLineage RunEvents (JSON lines)."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from lineage.cli import _open_store, _parse_time, handles_errors
+
+
+@click.group("export")
+def export() -> None:
+    """Export lineage to other tools' formats."""
+
+
+@export.command("openlineage")
+@click.option("-o", "--output", "output", default=None, type=click.Path(dir_okay=False),
+              help="Write JSON lines to this file (default: stdout).")
+@click.option("--since", default=None, help="Only registrations at or after this time (ISO 8601, UTC).")
+@click.option("--url", default=None, help="Also POST each event to this OpenLineage HTTP endpoint.")
+@click.option("--namespace", default=None, help="Namespace of jobs and datasets (default: lineage://<store>).")
+@handles_errors
+def export_openlineage(output: str | None, since: str | None, url: str | None, namespace: str | None) -> None:
+    """Snapshot registrations, derivations, materialisations and training runs as OpenLineage RunEvents."""
+    from lineage.openlineage import export_events, post, to_json_line, write_jsonl
+
+    moment = _parse_time(since, "--since")
+    events = list(export_events(_open_store(), since=moment, namespace=namespace))
+    if output:
+        count = write_jsonl(events, output)
+        click.echo(f"wrote {count} OpenLineage events to {output}", err=True)
+    elif not url:
+        for event in events:
+            sys.stdout.write(to_json_line(event) + "\n")
+    if url:
+        count = post(events, url)
+        click.echo(f"posted {count} OpenLineage events to {url}", err=True)

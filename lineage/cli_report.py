@@ -1,0 +1,119 @@
+"""`lineage report MODEL@V ...`, `lineage report verify FILE` and `lineage keys init`.
+
+`report` is a group whose default command makes a report: when the first argument is not
+a subcommand name (`verify`), it is the MODEL@V of the report to make.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from lineage.cli import _fail, _open_store, _print_json, handles_errors
+
+
+class DefaultCommandGroup(click.Group):
+    """A group that hands any first argument that is not a subcommand to ``default_command``."""
+
+    def __init__(self, *args: Any, default_command: click.Command, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.default_command = default_command
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
+        if args and args[0] not in self.commands:
+            return self.default_command.name, self.default_command, args
+        return super().resolve_command(ctx, args)
+
+    def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        formatter.write_usage(ctx.command_path, "MODEL@V --format json|md|html|pdf -o FILE [--unsigned]\n"
+                              f"       {ctx.command_path} verify FILE [--key PUB] [--json]")
+
+
+@click.command("make")
+@click.argument("ref")
+@click.option("--format", "fmt", type=click.Choice(["json", "md", "html", "pdf"]), default="json", show_default=True)
+@click.option("-o", "--output", "output", required=True, help="File to write (`-` for stdout, text formats only).")
+@click.option("--unsigned", is_flag=True, help="Do not sign, even when a key exists.")
+@handles_errors
+def report_make(ref: str, fmt: str, output: str, unsigned: bool) -> None:
+    """Write the reproducibility report of MODEL@V (or MODEL@ALIAS)."""
+    from lineage.reports import build_report, render
+    from lineage.reports.signing import key_paths, load_private_key, sign
+
+    store = _open_store()
+    report = build_report(store, ref)
+    private_path, _ = key_paths(store.home)
+    signed_with = None
+    if not unsigned and private_path.exists():
+        report = sign(report, load_private_key(private_path))
+        signed_with = report["signature"]["public_key_fingerprint"]
+    data = render(report, fmt)
+    if output == "-":
+        if fmt == "pdf":
+            _fail("a PDF report needs a file: give -o FILE.pdf")
+        click.echo(data.decode("utf-8"), nl=False)
+    else:
+        Path(output).write_bytes(data)
+    where = "stdout" if output == "-" else output
+    if signed_with:
+        click.echo(f"wrote {fmt} report of {report['model']['ref']} to {where}, signed (key {signed_with})", err=True)
+    else:
+        why = "--unsigned" if unsigned else f"no key at {private_path}: run `lineage keys init`"
+        click.echo(f"wrote {fmt} report of {report['model']['ref']} to {where}, UNSIGNED ({why})", err=True)
+
+
+report = DefaultCommandGroup("report", default_command=report_make,
+                             help="Make a reproducibility report (MODEL@V --format ... -o FILE) or verify one.")
+
+
+@report.command("verify")
+@click.argument("file")
+@click.option("--key", "key_path", default=None, help="Public key (PEM) to trust; default the store's key.")
+@click.option("--json", "as_json", is_flag=True)
+@handles_errors
+def report_verify(file: str, key_path: str | None, as_json: bool) -> None:
+    """Check a report's signature and content; exit 1 on any edit, 2 when FILE is not a report."""
+    from lineage.config import Settings
+    from lineage.reports.files import UnreadableReportError, verify_report_file
+    from lineage.reports.signing import key_paths, load_public_key
+
+    if key_path:
+        trusted_key, trusted = load_public_key(Path(key_path)), "given key"
+    else:
+        _, public_path = key_paths(Settings().home)
+        trusted_key, trusted = (load_public_key(public_path), "store key") if public_path.exists() else (None, "embedded key")
+    try:
+        result = verify_report_file(file, trusted_key, trusted)
+    except UnreadableReportError as exc:
+        _fail(str(exc))
+        return
+    if as_json:
+        _print_json(result.to_json())
+    elif result.ok:
+        sig = result.signature
+        click.echo(f"OK: {file} ({result.format}) is the report of {result.model}, signed by "
+                   f"{sig.fingerprint if sig else '?'} ({sig.trusted if sig else ''})")
+    else:
+        click.echo(f"FAILED: {file} ({result.format}): {result.problem}")
+    if not result.ok:
+        sys.exit(1)
+
+
+@click.group()
+def keys() -> None:
+    """Manage the key pair that signs reports."""
+
+
+@keys.command("init")
+@click.option("--force", is_flag=True, help="Replace an existing key pair.")
+@handles_errors
+def keys_init(force: bool) -> None:
+    """Create an Ed25519 key pair in <LINEAGE_HOME>/keys (private key mode 0600)."""
+    from lineage.config import Settings
+    from lineage.reports.signing import init_keys
+
+    path, fingerprint = init_keys(Settings().home, force=force)
+    click.echo(f"wrote {path} (mode 0600) and {path}.pub, fingerprint {fingerprint}")

@@ -1,0 +1,153 @@
+"""Ed25519 signatures over a report's canonical JSON.
+
+The signature covers ``canonical_json(report without "signature")``; the block carries
+the algorithm, the sha256 fingerprint of the raw public key, the public key itself (so a
+report can be checked anywhere) and the signature. Verification trusts a key the verifier
+holds (the store's, or one passed in), not the one inside the report, when it has one.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lineage.audit import canonical_json
+from lineage.errors import InvalidInputError
+
+ALGORITHM = "ed25519"
+PRIVATE_NAME = "report_ed25519"
+CONTENT_MISMATCH = "content does not match its signature"
+KEY_MISMATCH = "signature does not match the key"
+
+
+def key_paths(home: Path) -> tuple[Path, Path]:
+    """``<home>/keys/report_ed25519`` and its ``.pub``."""
+    folder = Path(home) / "keys"
+    return folder / PRIVATE_NAME, folder / f"{PRIVATE_NAME}.pub"
+
+
+def init_keys(home: Path, *, force: bool = False) -> tuple[Path, str]:
+    """Write a new key pair (private key mode 0600); refuse to replace one unless ``force``."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    private_path, public_path = key_paths(home)
+    if private_path.exists() and not force:
+        raise InvalidInputError(f"a report signing key already exists at {private_path} (fingerprint "
+                                f"{fingerprint(load_public_key(public_path))}): pass --force to replace it; "
+                                "reports signed with it will then only verify with --key pointing at its .pub")
+    private_path.parent.mkdir(parents=True, exist_ok=True)
+    os.chmod(private_path.parent, 0o700)
+    key = Ed25519PrivateKey.generate()
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption())
+    public_pem = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                               serialization.PublicFormat.SubjectPublicKeyInfo)
+    _write_atomic(private_path, pem, 0o600)
+    _write_atomic(public_path, public_pem, 0o644)
+    return private_path, fingerprint(key.public_key())
+
+
+def _write_atomic(path: Path, data: bytes, mode: int) -> None:
+    temp = path.with_name(f".{path.name}.tmp")
+    temp.unlink(missing_ok=True)
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.chmod(temp, mode)
+    os.replace(temp, path)
+
+
+def load_private_key(path: Path) -> Any:
+    from cryptography.hazmat.primitives import serialization
+
+    return serialization.load_pem_private_key(Path(path).read_bytes(), password=None)
+
+
+def load_public_key(path: Path) -> Any:
+    from cryptography.hazmat.primitives import serialization
+
+    try:
+        return serialization.load_pem_public_key(Path(path).read_bytes())
+    except (OSError, ValueError) as exc:
+        raise InvalidInputError(f"cannot read the public key {path}: {exc}: give a PEM Ed25519 public key") from exc
+
+
+def raw_public(public_key: Any) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+
+    return public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def fingerprint(public_key: Any) -> str:
+    """``sha256:<hex>`` of the raw 32-byte public key."""
+    return "sha256:" + hashlib.sha256(raw_public(public_key)).hexdigest()
+
+
+def signed_bytes(report: dict[str, Any]) -> bytes:
+    """What the signature covers: the canonical JSON of the report without its signature block."""
+    return canonical_json({k: v for k, v in report.items() if k != "signature"}).encode("utf-8")
+
+
+def sign(report: dict[str, Any], private_key: Any) -> dict[str, Any]:
+    """The report with a ``signature`` block added (any earlier block replaced)."""
+    public_key = private_key.public_key()
+    body = {k: v for k, v in report.items() if k != "signature"}
+    return {**body, "signature": {
+        "algorithm": ALGORITHM,
+        "public_key_fingerprint": fingerprint(public_key),
+        "public_key": base64.b64encode(raw_public(public_key)).decode("ascii"),
+        "signature": base64.b64encode(private_key.sign(signed_bytes(body))).decode("ascii"),
+    }}
+
+
+@dataclass(frozen=True)
+class SignatureCheck:
+    ok: bool
+    problem: str | None
+    fingerprint: str | None
+    trusted: str  # "store key", "given key" or "embedded key"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ok": self.ok, "problem": self.problem, "public_key_fingerprint": self.fingerprint,
+                "trusted_key": self.trusted}
+
+
+def check_signature(report: dict[str, Any], trusted_key: Any | None, trusted: str) -> SignatureCheck:
+    """Whether the report is signed by ``trusted_key`` (else its embedded key) over its current content."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    block = report.get("signature")
+    if not isinstance(block, dict):
+        return SignatureCheck(False, "the report is not signed: make it again after `lineage keys init`", None, trusted)
+    claimed = block.get("public_key_fingerprint")
+    try:
+        signature = base64.b64decode(str(block.get("signature", "")), validate=True)
+        key = trusted_key
+        if key is None:
+            key = Ed25519PublicKey.from_public_bytes(base64.b64decode(str(block.get("public_key", "")), validate=True))
+            trusted = "embedded key"
+            if fingerprint(key) != claimed:
+                return SignatureCheck(False, f"{KEY_MISMATCH}: the embedded key is not {claimed}", claimed, trusted)
+    except ValueError:
+        return SignatureCheck(False, f"{CONTENT_MISMATCH}: the signature block is corrupt", claimed, trusted)
+    if block.get("algorithm") != ALGORITHM:
+        return SignatureCheck(False, f"{KEY_MISMATCH}: algorithm {block.get('algorithm')!r} is not {ALGORITHM}",
+                              claimed, trusted)
+    if claimed != fingerprint(key):
+        return SignatureCheck(False, f"{KEY_MISMATCH}: signed by {claimed}, but the {trusted} is {fingerprint(key)}",
+                              claimed, trusted)
+    try:
+        key.verify(signature, signed_bytes(report))
+    except InvalidSignature:
+        return SignatureCheck(False, f"{CONTENT_MISMATCH}: the report was changed after it was signed",
+                              claimed, trusted)
+    return SignatureCheck(True, None, claimed, trusted)

@@ -1,0 +1,183 @@
+"""Reproducibility reports: complete JSON, escaped HTML, extractable PDF, signatures that catch any edit."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from lineage.cli import main
+from lineage.reports import build_report, render
+from lineage.store import Store
+
+SCRIPT = "<script>alert(1)</script>"
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from lineage.demo import load_demo
+
+    folder = tmp_path_factory.mktemp("reports") / "home"
+    with Store.init(folder) as store:
+        load_demo(store)
+        artifact = folder.parent / "model.bin"
+        artifact.write_bytes(b"an untrusted artifact")
+        store.models.register("hostile@1.0.0", artifact=artifact, inputs={"customers_clean@v1.0": "train"},
+                              seed=7, params={"why": SCRIPT}, note=SCRIPT)
+    return folder
+
+
+@pytest.fixture
+def run(home: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    for name in ("LINEAGE_DB_URL", "LINEAGE_STORE_URL", "LINEAGE_READ_ONLY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LINEAGE_HOME", str(home))
+
+    def invoke(*args: str):  # type: ignore[no-untyped-def]
+        return CliRunner().invoke(main, list(args))
+
+    return invoke
+
+
+@pytest.fixture(scope="module")
+def report(home: Path) -> dict:
+    with Store.open(home) as store:
+        return build_report(store, "churn@production")
+
+
+def test_json_report_holds_linkage_trace_features_code_and_audit_head(report: dict, home: Path) -> None:
+    assert set(report["linkage_record"]) == {"model_version", "data_snapshot_id", "data_hash", "feature_set_version"}
+    assert report["linkage_record"]["model_version"] == "1.2.0"
+    assert report["model"]["ref"] == "churn@1.2.0"
+    nodes = {n["ref"]: n for n in report["trace"]["nodes"]}
+    assert nodes["customers_clean@v1.0"]["sha256"] == report["linkage_record"]["data_hash"]
+    assert "customers_raw@2026_02_01" in nodes and all(len(n["sha256"]) == 64 for n in nodes.values())
+    fs = report["feature_set"]
+    assert fs["ref"] == "customer_features@2.1.0" and fs["schema"]["features"]
+    assert all(f["code_hash"].startswith("sha256:") for f in fs["features"])
+    assert report["code"]["entrypoint"] and report["seed"] == 2010 and report["params"]
+    assert report["environment"]["packages"]
+    assert report["reproduce"] is None or report["reproduce"]["verdict"]
+    assert report["drift"]["current"] == "customer_features_online@2026_03" and report["drift"]["features"]
+    assert [m["action"] for m in report["aliases"]["history"]] == ["promote", "promote", "rollback", "promote"]
+    with Store.open(home) as store:
+        assert report["audit"]["head_hash"] == store.audit.verify_chain().head_hash
+
+
+def test_every_stored_file_has_a_sha256sum_command_that_passes(report: dict) -> None:
+    commands = [c for n in report["trace"]["nodes"] if n["kind"] != "feature_set_version" for c in n["check_commands"]]
+    assert all(n["check_commands"] for n in report["trace"]["nodes"] if n["kind"] != "feature_set_version")
+    for command in commands:
+        done = subprocess.run(["sh", "-c", command], capture_output=True, text=True)
+        assert done.returncode == 0 and ": OK" in done.stdout, (command, done.stdout, done.stderr)
+
+
+def test_reproduce_verdict_appears_with_its_time_after_a_run(home: Path) -> None:
+    with Store.open(home) as store:
+        store.models.reproduce("churn@1.1.0")
+        again = build_report(store, "churn@1.1.0")
+    assert again["reproduce"]["verdict"] and again["reproduce"]["at"].endswith("Z")
+
+
+def test_markdown_has_sections_and_embedded_json(report: dict) -> None:
+    text = render(report, "md").decode()
+    for heading in ("## Linkage record", "## Trace", "## Feature set", "## Reproduce verdict", "## Alias history"):
+        assert heading in text
+    assert report["linkage_record"]["data_hash"] in text and "sha256sum -c" in text
+
+
+def test_html_escapes_user_text_everywhere(home: Path) -> None:
+    with Store.open(home) as store:
+        hostile = build_report(store, "hostile@1.0.0")
+    page = render(hostile, "html").decode()
+    assert SCRIPT not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert page.count("<script") == 1  # only the non-executed JSON data block
+    assert "<svg" in page or hostile["drift"] is None
+    assert "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
+
+
+def test_html_embeds_a_drift_chart(report: dict) -> None:
+    assert "<svg" in render(report, "html").decode()
+
+
+def test_pdf_text_names_the_model_and_data_hash(report: dict) -> None:
+    from pypdf import PdfReader
+
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(render(report, "pdf"))).pages)
+    assert "churn@1.2.0" in text and report["linkage_record"]["data_hash"] in text
+
+
+def test_keys_init_writes_a_private_key_readable_only_by_its_owner_and_refuses_to_overwrite(run, home: Path) -> None:
+    result = run("keys", "init")
+    assert result.exit_code == 0, result.output
+    private = home / "keys" / "report_ed25519"
+    assert stat.S_IMODE(os.stat(private).st_mode) == 0o600 and (home / "keys" / "report_ed25519.pub").exists()
+    before = private.read_bytes()
+    refused = run("keys", "init")
+    assert refused.exit_code == 2 and "--force" in refused.output and private.read_bytes() == before
+
+
+def _flip_content_byte(data: bytes, needle: bytes) -> bytes:
+    at = data.index(needle) + len(needle) - 1
+    return data[:at] + bytes([data[at] ^ 1]) + data[at + 1:]
+
+
+@pytest.mark.parametrize("fmt", ["json", "md", "html", "pdf"])
+def test_signed_report_verifies_and_any_edit_fails(run, home: Path, tmp_path: Path, fmt: str) -> None:
+    if not (home / "keys" / "report_ed25519").exists():
+        assert run("keys", "init").exit_code == 0
+    out = tmp_path / f"report.{fmt}"
+    made = run("report", "churn@1.2.0", "--format", fmt, "-o", str(out))
+    assert made.exit_code == 0, made.output
+    assert "signed" in made.output and "UNSIGNED" not in made.output
+    ok = run("report", "verify", str(out))
+    assert ok.exit_code == 0, ok.output
+    data = out.read_bytes()
+    needle = b"/Title" if fmt == "pdf" else b"churn@1.2.0"  # PDF: the document title, outside the JSON
+    out.write_bytes(_flip_content_byte(data, needle))
+    edited = run("report", "verify", str(out))
+    assert edited.exit_code == 1 and "does not match" in edited.output, edited.output
+    out.write_bytes(data)
+    assert run("report", "verify", str(out)).exit_code == 0
+
+
+def test_json_edit_names_content_mismatch(run, home: Path, tmp_path: Path) -> None:
+    if not (home / "keys" / "report_ed25519").exists():
+        assert run("keys", "init").exit_code == 0
+    out = tmp_path / "r.json"
+    assert run("report", "churn@1.2.0", "--format", "json", "-o", str(out)).exit_code == 0
+    doc = json.loads(out.read_text())
+    doc["seed"] = 2011
+    out.write_text(json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    result = run("report", "verify", str(out), "--json")
+    assert result.exit_code == 1 and "content does not match its signature" in result.output
+
+
+def test_verify_with_a_different_key_fails(run, home: Path, tmp_path: Path) -> None:
+    if not (home / "keys" / "report_ed25519").exists():
+        assert run("keys", "init").exit_code == 0
+    out = tmp_path / "r.html"
+    assert run("report", "churn@1.2.0", "--format", "html", "-o", str(out)).exit_code == 0
+    old_pub = tmp_path / "old.pub"
+    old_pub.write_bytes((home / "keys" / "report_ed25519.pub").read_bytes())
+    assert run("keys", "init", "--force").exit_code == 0
+    result = run("report", "verify", str(out))
+    assert result.exit_code == 1 and "signature does not match the key" in result.output
+    assert run("report", "verify", str(out), "--key", str(old_pub)).exit_code == 0
+
+
+def test_unsigned_report_says_so_and_unreadable_input_exits_2(run, tmp_path: Path) -> None:
+    out = tmp_path / "r.md"
+    made = run("report", "churn@1.2.0", "--format", "md", "-o", str(out), "--unsigned")
+    assert made.exit_code == 0 and "UNSIGNED" in made.output
+    assert run("report", "verify", str(out)).exit_code == 1
+    junk = tmp_path / "junk.txt"
+    junk.write_text("hello")
+    assert run("report", "verify", str(junk)).exit_code == 2
+    assert run("report", "verify", str(tmp_path / "missing.pdf")).exit_code == 2
