@@ -318,6 +318,27 @@ def audit_verify(chain_only: bool, as_json: bool) -> None:
         sys.exit(1)
 
 
+@main.command()
+@click.option("--yes", is_flag=True, help="Delete (default: only list what would be deleted).")
+@click.option("--grace", default=3600.0, show_default=True, metavar="SECONDS",
+              help="Keep unreferenced blobs younger than this (a registration may be in flight).")
+@click.option("--json", "as_json", is_flag=True)
+@handles_errors
+def gc(yes: bool, grace: float, as_json: bool) -> None:
+    """Remove blobs no snapshot or model references (left by interrupted registrations)."""
+    from lineage.gc import collect
+
+    result = collect(_open_store(), remove=yes, grace_seconds=grace)
+    if as_json:
+        _print_json(result.to_json())
+        return
+    verb = "removed" if yes else "would remove (pass --yes)"
+    click.echo(f"{result.referenced} blobs referenced; {verb} {len(result.unreferenced)} unreferenced; "
+               f"kept {len(result.kept_young)} younger than {grace:g} s")
+    for digest in result.unreferenced:
+        click.echo(f"  {digest}")
+
+
 def _register_groups() -> None:
     """Command groups that live in their own modules (imported here; their code loads lazily)."""
     from lineage.cli_drift import drift, profile

@@ -1,0 +1,78 @@
+"""``lineage gc``: remove blobs nothing references (left by interrupted registrations).
+
+A registration stores its blobs before it inserts its rows, so a crash between the
+two leaves an unreferenced blob behind; the store stays consistent, only bigger.
+Garbage collection deletes such blobs, never anything reachable from a snapshot
+(its bytes, manifest or member files) or a model version (its artifact and files).
+A blob younger than the grace period is kept whatever its state, because a
+registration running right now may be about to reference it (git's prune window).
+Dry run by default; the deletion is audited.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from lineage.store import Store
+
+DEFAULT_GRACE_SECONDS = 3600
+
+
+@dataclass(frozen=True)
+class GcResult:
+    referenced: int
+    unreferenced: list[str] = field(default_factory=list)
+    kept_young: list[str] = field(default_factory=list)
+    removed: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {"referenced": self.referenced, "unreferenced": self.unreferenced, "kept_young": self.kept_young,
+                "removed": self.removed}
+
+
+def referenced_blobs(store: Store) -> set[str]:
+    """Every digest a snapshot or model version points at."""
+    keep: set[str] = set()
+    for snapshot in store.snapshots.list():
+        if snapshot.stored or snapshot.format == "parquet-dir":
+            keep.add(snapshot.sha256)
+        keep.update(member["sha256"] for member in snapshot.files)
+    for model in store.models.list():
+        keep.add(model.artifact["sha256"])
+        keep.update(member["sha256"] for member in model.artifact["files"])
+    return keep
+
+
+def collect(store: Store, *, remove: bool = False, grace_seconds: float = DEFAULT_GRACE_SECONDS) -> GcResult:
+    """Find (and with ``remove`` delete) unreferenced blobs older than the grace period."""
+    from lineage.audit import append_event
+
+    if remove:
+        store.require_writable()
+    keep = referenced_blobs(store)
+    now = time.time()
+    old, young = [], []
+    for digest in store.objects.iter_keys():
+        if digest in keep:
+            continue
+        (young if now - _mtime(store, digest) < grace_seconds else old).append(digest)
+    old.sort()
+    young.sort()
+    if remove and old:
+        keep_now = referenced_blobs(store)  # re-read: a registration may have finished meanwhile
+        old = [d for d in old if d not in keep_now]
+        with store.db.session(write=True) as session:
+            for digest in old:
+                store.objects.fs.rm(store.objects.key_path(digest))
+            append_event(session, actor=store.actor, action="store.gc", subject=str(store.home),
+                         payload={"removed": old, "grace_seconds": grace_seconds})
+    return GcResult(len(keep), old, young, remove)
+
+
+def _mtime(store: Store, digest: str) -> float:
+    info = store.objects.fs.info(store.objects.key_path(digest))
+    moment = info.get("mtime") or info.get("created") or info.get("LastModified") or 0
+    return moment.timestamp() if hasattr(moment, "timestamp") else float(moment)
