@@ -58,13 +58,17 @@ class Store:
         settings.home.mkdir(parents=True, exist_ok=True)
         store = cls(settings)
         before = store.db.upgrade()
-        if before is None:
-            from lineage.audit import append_event
-            from lineage.db import SCHEMA_HEAD
+        from lineage.audit import append_event
+        from lineage.db import SCHEMA_HEAD
 
+        if before is None:
             with store.db.session(write=True) as session:
                 append_event(session, actor=store.actor, action="store.init", subject=str(store.home),
                              payload={"schema": SCHEMA_HEAD})
+        elif before != SCHEMA_HEAD:
+            with store.db.session(write=True) as session:
+                append_event(session, actor=store.actor, action="store.migrate", subject=str(store.home),
+                             payload={"from": before, "to": SCHEMA_HEAD})
         return store
 
     def require_writable(self) -> None:
