@@ -56,8 +56,11 @@ def _show(graph, as_json: bool, as_dot: bool) -> None:  # type: ignore[no-untype
     from lineage.graph_render import tree_lines
 
     if graph.truncated:
-        click.echo(f"warning: the walk stopped at depth {max(n.depth for n in graph.nodes)}: the edge table has a "
-                   "cycle, which registration cannot create; check the database", err=True)
+        from lineage.graph import MAX_DEPTH
+
+        click.echo(f"warning: the walk stopped after {MAX_DEPTH} levels, so deeper lineage is not shown; a graph that "
+                   "deep usually means a cycle in the edge table, which registration cannot create: check the database",
+                   err=True)
     if as_json:
         _print_json(graph.to_json())
     elif as_dot:

@@ -4,8 +4,8 @@ Every relation is a row of the one ``edge`` table, so each question is answered 
 recursive query over it (``ix_edge_child`` walks up, ``ix_edge_parent`` walks down),
 followed by at most one batched query per node kind for the node details: the number
 of statements never grows with the graph (no N+1). Records are append-only and carry
-their time, so ``as_of`` only adds ``created_at <= T`` to the walk and ``at <= T`` to
-the alias events: the graph is the one that stood at T.
+their time, so ``as_of`` bounds the walk by the edges' ``created_at``, drops nodes
+registered after T and reads aliases from the events up to T: the graph as it stood at T.
 
 Refs name a model version, a feature-set version or a snapshot; when a name could be
 several kinds, resolution tries **model, then feature set, then snapshot** (see
@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -36,6 +36,10 @@ if TYPE_CHECKING:
 UPSTREAM, DOWNSTREAM = "upstream", "downstream"
 MAX_DEPTH = 1000
 """The walk stops here: far deeper than any real pipeline, so reaching it means a cycle."""
+EDGE_SLACK = timedelta(seconds=1)
+"""An edge is written in its child's registration transaction, a moment *after* the child's
+own timestamp. As of T, the walk admits edges up to T + EDGE_SLACK and then drops every node
+registered after T, so a node registered exactly at T keeps its edges."""
 
 
 # -- entities ---------------------------------------------------------------------------------
@@ -147,7 +151,7 @@ def _graph(store: Store, ref: str, direction: str, as_of: datetime | None, max_d
         root_kind, root_row, _ = resolve(connection, ref, cutoff)
         params = {"kind": root_kind, "id": root_row, "max_depth": max_depth}
         if cutoff is not None:
-            params["as_of"] = cutoff
+            params["as_of"] = cutoff + EDGE_SLACK
         rows = _tuples(connection, _walk_statement(direction, cutoff is not None), params)
         root = f"{root_kind}:{root_row}"
         depths = {root: 0}
@@ -165,10 +169,25 @@ def _graph(store: Store, ref: str, direction: str, as_of: datetime | None, max_d
             ids.setdefault(kind, set()).add(int(row_id))
         nodes = _load_nodes(connection, ids, depths, cutoff)
     shown = cutoff.replace(tzinfo=UTC) if cutoff is not None else None
+    if shown is not None:
+        nodes, edges = _existing_at(shown, nodes, edges)
     return _ordered(direction, root, nodes, edges, shown, truncated)
 
 
 # -- pure graph functions ---------------------------------------------------------------------
+def _existing_at(moment: datetime, nodes: list[GraphNode], edges: list[GraphEdge]) -> tuple[list[GraphNode], list[GraphEdge]]:
+    """The nodes registered by ``moment`` and the edges between them.
+
+    Children are registered after their parents, so whatever hangs below a dropped node
+    was registered later still and goes too: the depths of the kept nodes stay right.
+    """
+    kept = [n for n in nodes if n.created_at <= moment]
+    if len(kept) == len(nodes):
+        return nodes, edges
+    ids = {n.id for n in kept}
+    return kept, [e for e in edges if e.parent in ids and e.child in ids]
+
+
 def _ordered(direction: str, root: str, nodes: list[GraphNode], edges: list[GraphEdge],
              as_of: datetime | None, truncated: bool) -> LineageGraph:
     """Nodes by depth (the root alone at 0), kind, ref; edges by parent id, child id, relation."""

@@ -7,7 +7,7 @@ import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -223,6 +223,17 @@ def test_as_of_before_and_after_a_registration(chain: Store, tmp_path: Path) -> 
         trace(chain, "churn@1.1.0", as_of=before)
     graph = trace(chain, "churn@1.1.0", as_of=after)
     assert graph.as_of == after and graph.to_json()["as_of"].startswith(after.strftime("%Y-%m-%dT%H:%M:%S"))
+
+
+def test_as_of_the_exact_registration_time_keeps_the_inputs(chain: Store) -> None:
+    registered = chain.models.get("churn@1.0.0").created_at  # its edges are stamped a moment later
+    up = trace(chain, "churn@1.0.0", as_of=registered)
+    assert len(up.nodes) == 5 and len(up.edges) == 6
+    down = impact(chain, "customers_clean@v1.0", as_of=registered)
+    assert "churn@1.0.0" in {n.ref for n in down.nodes}
+    just_before = impact(chain, "customers_clean@v1.0", as_of=registered - timedelta(microseconds=1))
+    assert "churn@1.0.0" not in {n.ref for n in just_before.nodes}
+    assert all(e.child in {n.id for n in just_before.nodes} for e in just_before.edges)
 
 
 def test_as_of_before_and_after_an_alias_move(chain: Store, tmp_path: Path) -> None:
