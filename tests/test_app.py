@@ -60,7 +60,7 @@ def test_overview_shows_counts_latest_snapshots_and_events(demo_env: dict[str, s
     at = run_app()
     assert at.title[0].value == "Lineage"
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Datasets"] == "3" and metrics["Snapshots"] == "5"
+    assert metrics["Datasets"] == "4" and metrics["Snapshots"] == "6"
     assert metrics["Feature-set versions"] == "2" and metrics["Model versions"] == "2"
     holders = at.dataframe[0].value
     assert list(zip(holders["model"], holders["version"], strict=True)) == [("churn", "1.2.0")]
@@ -78,7 +78,7 @@ def test_overview_reflects_a_new_snapshot(demo_env: dict[str, str], tmp_path: Pa
     with Store.open() as opened:
         opened.snapshots.add(write_parquet(tmp_path / "extra.parquet"), dataset="extra", version="v1")
     at = run_app()
-    assert {m.label: m.value for m in at.metric}["Snapshots"] == "6"
+    assert {m.label: m.value for m in at.metric}["Snapshots"] == "7"
     assert at.dataframe[1].value["ref"].iloc[0] == "extra@v1"
 
 
@@ -90,7 +90,7 @@ def test_missing_store_offers_the_demo_and_loads_it(tmp_path: Path, monkeypatch:
     assert not (home / "lineage.db").exists()  # looking never creates a store
     at.button(key="load_demo").click().run()
     assert not at.exception
-    assert {m.label: m.value for m in at.metric}["Snapshots"] == "5"
+    assert {m.label: m.value for m in at.metric}["Snapshots"] == "6"
 
 
 def test_read_only_store_cannot_be_created_from_the_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -107,9 +107,9 @@ def test_snapshots_page_filters_and_opens_a_snapshot(demo_env: dict[str, str]) -
     at = run_app()
     at.switch_page(SNAPSHOTS_PAGE).run()
     assert not at.exception
-    assert at.caption[0].value == "5 of 5 snapshots"
+    assert at.caption[0].value == "6 of 6 snapshots"
     at.multiselect(key="stages").select("processed").run()
-    assert at.caption[0].value == "1 of 5 snapshots"
+    assert at.caption[0].value == "1 of 6 snapshots"
     assert list(at.dataframe[0].value["ref"]) == ["customers_clean@v1.0"]
     at.selectbox(key="open_ref").select("customers_clean@v1.0").run()
     assert at.header[0].value == "customers_clean@v1.0"
