@@ -181,3 +181,160 @@ def test_route_guard_catches_outside_requests(browser, st_server: StreamlitServe
         context.close()
     assert outcome == "aborted"
     assert "http://192.0.2.1/probe" in guard.blocked
+
+
+# -- every page, the register form, promote/rollback, deep links --------------------------------
+NAV_PAGES = [  # (sidebar label, url path, screenshot name)
+    ("Overview", "overview", "overview"),
+    ("Snapshots", "snapshots", "snapshots"),
+    ("Feature sets", "features", "feature_sets"),
+    ("Drift", "drift", "drift"),
+    ("Models", "models", "models"),
+    ("Lineage", "lineage", "lineage"),
+]
+
+
+def expect_no_exception(page: Page) -> None:
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+
+
+def expect_page_content(page: Page, url_path: str) -> None:
+    """What each page draws once its script has run (charts draw client-side, after idle)."""
+    if url_path == "overview":
+        expect(metric_value(page, "Snapshots")).to_be_visible()
+        expect(page.get_by_test_id("stDataFrame").first).to_be_visible()
+    elif url_path == "snapshots":
+        expect(page.get_by_test_id("stCaptionContainer").filter(has_text="snapshots")).to_be_visible()
+        expect(page.get_by_test_id("stDataFrame").first).to_be_visible()
+    elif url_path == "features":
+        expect(metric_value(page, "Required bump")).to_be_visible()
+    elif url_path == "drift":
+        expect(metric_value(page, "Verdict")).to_be_visible()
+        expect(page.locator('[data-testid="stPlotlyChart"] .main-svg').first).to_be_visible()
+        expect(page.get_by_test_id("stPlotlyChart")).to_have_count(2)
+    elif url_path == "models":
+        expect(page.locator('[data-testid="stPlotlyChart"] .main-svg').first).to_be_visible()
+    elif url_path == "lineage":
+        expect(page.locator('[data-testid="stGraphVizChart"] svg').first).to_be_visible()
+
+
+def nav_to(page: Page, label: str) -> None:
+    page.get_by_test_id("stSidebarNavLink").filter(has_text=re.compile(rf"{re.escape(label)}$")).click()
+
+
+@pytest.mark.parametrize(("label", "url_path", "shot"), NAV_PAGES, ids=[shot for _, _, shot in NAV_PAGES])
+def test_every_page_renders_from_the_sidebar(page: Page, st_server: StreamlitServer, shot_dir: Path,
+                                             label: str, url_path: str, shot: str) -> None:
+    open_app(page, st_server.url)
+    nav_to(page, label)
+    home = "|" if url_path == "overview" else ""  # the default page may keep the bare root URL
+    expect(page).to_have_url(re.compile(rf"127\.0\.0\.1:\d+/({home}{url_path})(\?.*)?$"))
+    expect_page_content(page, url_path)
+    wait_idle(page)
+    expect_page_content(page, url_path)  # still there once the run is over (nothing replaced it)
+    expect_no_exception(page)
+    full_screenshot(page, shot_dir / f"{shot}.png")
+
+
+def test_register_a_snapshot_through_the_upload_form(page: Page, st_server: StreamlitServer, tmp_path: Path,
+                                                     shot_dir: Path) -> None:
+    from tests.factories import write_parquet
+
+    upload = write_parquet(tmp_path / "browser_upload.parquet", rows=50)
+    dataset = "browser_upload"  # new in the shared store: the other tests read counts through the library
+    open_app(page, st_server.url)
+    nav_to(page, "Snapshots")
+    expect(page.get_by_role("heading", name="Snapshots", exact=True)).to_be_visible()
+    wait_idle(page)
+    expander = page.get_by_test_id("stExpander").filter(has_text="Register a snapshot")
+    expander.locator("summary").click()
+    form = expander.get_by_test_id("stForm")
+    expect(form).to_be_visible()
+    with page.expect_response(lambda r: "/_stcore/upload_file" in r.url and r.request.method == "PUT") as put:
+        form.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(upload))
+    assert put.value.ok
+    expect(form.get_by_role("button", name="Remove browser_upload.parquet")).to_be_visible()
+    form.get_by_label("New dataset name").fill(dataset)
+    form.get_by_label("Version (empty: today's UTC date)").fill("v1")
+    form.get_by_role("button", name="Register").click()
+    success = page.get_by_test_id("stAlertContentSuccess")
+    expect(success).to_contain_text(f"Registered {dataset}@v1")
+    expect(success).to_contain_text("50 rows")
+    wait_idle(page)
+    expect_no_exception(page)
+    with Store.open(st_server.home) as opened:
+        info = opened.snapshots.get(f"{dataset}@v1")
+        assert info.rows == 50 and info.source_uri == "upload:browser_upload.parquet"
+    full_screenshot(page, shot_dir / "snapshot_registered.png")
+
+
+def production_of(server: StreamlitServer, model: str = "churn") -> str:
+    with Store.open(server.home) as opened:
+        return opened.models.get(f"{model}@production").version
+
+
+@pytest.fixture
+def restore_production(st_server: StreamlitServer) -> object:
+    """The session store is shared: put churn@production back where it was, whatever happens."""
+    before = production_of(st_server)
+    yield before
+    if production_of(st_server) != before:
+        with Store.open(st_server.home) as opened:
+            opened.models.promote(f"churn@{before}", alias="production", reason="browser test cleanup")
+
+
+def confirm_and_submit(page: Page, button: str, reason: str) -> None:
+    form = page.get_by_test_id("stForm").filter(has=page.get_by_role("button", name=button, exact=True))
+    form.get_by_label("Reason (kept in the audit log)").fill(reason)
+    form.get_by_test_id("stCheckbox").get_by_text("I have checked what will change").click()
+    expect(form.get_by_role("checkbox")).to_be_checked()
+    form.get_by_role("button", name=button, exact=True).click()
+
+
+def test_promote_and_roll_back_a_model(page: Page, st_server: StreamlitServer, restore_production: str,
+                                       shot_dir: Path) -> None:
+    assert restore_production == "1.2.0"  # the demo's production model
+    open_app(page, f"{st_server.url}/models?model=churn")
+    expect(page.get_by_role("heading", name="Models", exact=True)).to_be_visible()
+    wait_idle(page)
+    version = page.get_by_test_id("stSelectbox").filter(
+        has=page.get_by_test_id("stWidgetLabel").filter(has_text=re.compile(r"^Version$")))
+    choose(page, version, "1.1.0")
+    wait_idle(page)
+    confirm_and_submit(page, "Promote", "browser test: try the old one")
+    expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text("churn@production now points at 1.1.0")
+    wait_idle(page)
+    expect_no_exception(page)
+    assert production_of(st_server) == "1.1.0"
+
+    rollback_alias = page.get_by_test_id("stSelectbox").filter(
+        has=page.get_by_test_id("stWidgetLabel").filter(has_text=re.compile(r"^Alias$")))
+    expect(rollback_alias.get_by_role("combobox")).to_have_value("production")
+    confirm_and_submit(page, "Roll back", "browser test: back again")
+    expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text("churn@production: 1.1.0 → 1.2.0")
+    wait_idle(page)
+    expect_no_exception(page)
+    assert production_of(st_server) == "1.2.0"
+    with Store.open(st_server.home) as opened:
+        assert opened.audit.log(action="model.rollback")[-1].payload["reason"] == "browser test: back again"
+    full_screenshot(page, shot_dir / "models_rolled_back.png")
+
+
+def test_deep_links_open_a_trace_and_a_diff(page: Page, st_server: StreamlitServer, shot_dir: Path) -> None:
+    open_app(page, f"{st_server.url}/lineage?ref=churn@1.2.0")
+    graph = page.locator('[data-testid="stGraphVizChart"] svg').first
+    expect(graph).to_be_visible()
+    expect(graph).to_contain_text("churn@1.2.0")
+    expect(graph).to_contain_text("customers_clean@v1.0")
+    expect(page.get_by_test_id("stSelectbox").first.get_by_role("combobox")).to_have_value("churn@1.2.0")
+    wait_idle(page)
+    expect_no_exception(page)
+    full_screenshot(page, shot_dir / "lineage_by_url.png")
+
+    open_app(page, f"{st_server.url}/features?set=customer_features&from=2.0.0&to=2.1.0")
+    expect(metric_value(page, "Required bump")).to_have_text("minor")
+    expect(page.get_by_test_id("stSelectbox").filter(has_text="From").get_by_role("combobox")).to_have_value("2.0.0")
+    wait_idle(page)
+    expect(page).to_have_url(re.compile(r"from=2\.0\.0.*to=2\.1\.0|to=2\.1\.0.*from=2\.0\.0"))
+    expect_no_exception(page)
+    full_screenshot(page, shot_dir / "features_by_url.png")
