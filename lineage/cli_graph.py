@@ -9,11 +9,20 @@ from lineage.cli import _open_store, _parse_time, _print_json, handles_errors
 AS_OF_HELP = "The graph as it stood at this UTC time (ISO 8601, e.g. 2026-03-03T12:00:00Z)."
 
 
+def graph_options(command):  # type: ignore[no-untyped-def]
+    """REF, --as-of, --json and --dot: the same for trace and impact."""
+    for option in reversed((
+        click.argument("ref"),
+        click.option("--as-of", "as_of", default=None, metavar="TIME", help=AS_OF_HELP),
+        click.option("--json", "as_json", is_flag=True, help="Print the graph as JSON (root, nodes, edges)."),
+        click.option("--dot", "as_dot", is_flag=True, help="Print Graphviz DOT (render with `dot -Tsvg`)."),
+    )):
+        command = option(command)
+    return command
+
+
 @click.command()
-@click.argument("ref")
-@click.option("--as-of", "as_of", default=None, metavar="TIME", help=AS_OF_HELP)
-@click.option("--json", "as_json", is_flag=True, help="Print the graph as JSON (root, nodes, edges).")
-@click.option("--dot", "as_dot", is_flag=True, help="Print Graphviz DOT (render with `dot -Tsvg`).")
+@graph_options
 @handles_errors
 def trace(ref: str, as_of: str | None, as_json: bool, as_dot: bool) -> None:
     """Everything REF was built from, back to the raw snapshots, each with its hash.
@@ -31,10 +40,7 @@ def trace(ref: str, as_of: str | None, as_json: bool, as_dot: bool) -> None:
 
 
 @click.command()
-@click.argument("ref")
-@click.option("--as-of", "as_of", default=None, metavar="TIME", help=AS_OF_HELP)
-@click.option("--json", "as_json", is_flag=True, help="Print the graph as JSON (root, nodes, edges).")
-@click.option("--dot", "as_dot", is_flag=True, help="Print Graphviz DOT (render with `dot -Tsvg`).")
+@graph_options
 @handles_errors
 def impact(ref: str, as_of: str | None, as_json: bool, as_dot: bool) -> None:
     """Everything built from REF: derived snapshots, materialisations, model versions and their aliases.

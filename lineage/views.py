@@ -106,8 +106,8 @@ def overview(store: Store, latest: int = 20) -> dict[str, Any]:
     import pandas as pd
 
     events = store.audit.log(limit=latest, newest_first=True)
-    counts = {**store.snapshots.counts(), "feature_set_versions": len(store.features.list()),
-              "model_versions": len(store.models.list())}
+    counts = {**store.snapshots.counts(), "feature_set_versions": store.features.count(),
+              "model_versions": store.models.count()}
     return {
         "counts": counts,
         "holders": alias_holders(store, "production"),

@@ -25,8 +25,8 @@ with st.container(horizontal=True):
     datasets = st.multiselect("Dataset", sorted({s.dataset for s in snapshots}), key="datasets")
 matching = views.filter_snapshots(snapshots, text=text, stages=stages, datasets=datasets)
 page_number = 1
-if len(matching) > PAGE_SIZE:
-    pages = -(-len(matching) // PAGE_SIZE)
+_, pages = views.page_of(matching, 1, PAGE_SIZE)
+if pages > 1:
     page_number = int(st.number_input(f"Page (of {pages})", min_value=1, max_value=pages, value=1, key="page"))
 shown, _ = views.page_of(matching, page_number, PAGE_SIZE)
 st.caption(f"{len(matching)} of {len(snapshots)} snapshots")

@@ -115,14 +115,14 @@ class FeatureService:
                 return existing
             previous = self._previous(session, parsed)
         diff = self._diff_to(previous, candidate) if previous is not None else None
-        self._enforce_semver(parsed, previous, diff, reason)
+        problems = self._enforce_semver(parsed, previous, diff, reason)
 
         affected = self._affected(previous, candidate, diff)
         with store.db.session(write=True) as session:
             existing = self._check_existing(session, candidate)  # re-check under the write lock
             if existing is not None:
                 return existing
-            return self._insert(session, candidate, previous, diff, reason, affected)
+            return self._insert(session, candidate, previous, diff, reason if problems else "", affected)
 
     def _affected(self, previous: FeatureSetVersionInfo | None, candidate: _Candidate,
                   diff: SchemaDiff | None) -> list[str]:
@@ -167,16 +167,18 @@ class FeatureService:
     @staticmethod
     def _enforce_semver(
         schema: FeatureSetSchema, previous: FeatureSetVersionInfo | None, diff: SchemaDiff | None, reason: str
-    ) -> None:
+    ) -> list[str]:
+        """The bump problems (empty when the bump suffices); refused unless a reason allows them."""
         from lineage.features.diff import bump_problems
 
         if previous is None or diff is None:
-            return
+            return []
         problems = bump_problems(schema.feature_set, SemVer.parse(previous.version), schema.semver, diff)
         if problems and not reason:
             raise SemverError(
                 "; ".join(problems) + f" (or pass --allow-breaking \"REASON\" to register {schema.version} anyway)"
             )
+        return problems
 
     def _insert(
         self, session: Session, candidate: _Candidate, previous: FeatureSetVersionInfo | None,
@@ -190,12 +192,11 @@ class FeatureService:
             session.add(set_row)
             session.flush()
         required = diff.required_bump if diff is not None else ""
-        breaking_used = bool(reason) and diff is not None and bool(_problems_for(schema, previous, diff))
         row = FeatureSetVersion(
             feature_set_id=set_row.id, version=schema.version, schema_doc=canonical_json(schema.canonical()),
             set_hash=candidate.set_hash, module=candidate.module, module_path=candidate.module_path,
             git_commit=candidate.git_commit, git_dirty=candidate.git_dirty, change_class=required,
-            allow_breaking=reason if breaking_used else "", created_by=actor,
+            allow_breaking=reason, created_by=actor,
         )
         session.add(row)
         session.flush()
@@ -252,6 +253,13 @@ class FeatureService:
                 rows = sorted(self._rows(session, set_name), key=lambda r: SemVer.parse(r.version))
                 infos.extend(self._to_info(session, r) for r in rows)
             return infos
+
+    def count(self) -> int:
+        """How many feature-set versions exist (one SQL count, for overviews)."""
+        from sqlalchemy import func
+
+        with self._store.db.session() as session:
+            return int(session.exec(select(func.count()).select_from(FeatureSetVersion)).one())
 
     def diff(self, name: str, from_version: str, to_version: str) -> SchemaDiff:
         """What changed from one registered version to another, each change classified."""
@@ -501,11 +509,3 @@ def _importable(module: str) -> bool:
         return importlib.util.find_spec(module) is not None
     except (ImportError, ValueError):
         return False
-
-
-def _problems_for(schema: FeatureSetSchema, previous: FeatureSetVersionInfo | None, diff: SchemaDiff) -> list[str]:
-    from lineage.features.diff import bump_problems
-
-    if previous is None:
-        return []
-    return bump_problems(schema.feature_set, SemVer.parse(previous.version), schema.semver, diff)

@@ -198,6 +198,13 @@ class ModelService:
             infos = self._to_infos(session, rows)
         return sorted(infos, key=lambda i: (i.model, SemVer.parse(i.version)))
 
+    def count(self) -> int:
+        """How many model versions exist (one SQL count, for overviews)."""
+        from sqlalchemy import func
+
+        with self._store.db.session() as session:
+            return int(session.exec(select(func.count()).select_from(ModelVersion)).one())
+
     def _find_row(self, session: Session, name: str, wanted: str) -> ModelVersion:
         rows = list(session.exec(select(ModelVersion).join(ModelRow).where(ModelRow.name == name)))
         if not rows:
