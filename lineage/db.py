@@ -19,7 +19,7 @@ from sqlmodel import Session
 
 from lineage.errors import LineageError, ReadOnlyError, SchemaVersionError, StoreUnavailableError
 
-SCHEMA_HEAD = "0004"
+SCHEMA_HEAD = "0005"
 """The Alembic revision this release expects; tests check it equals the script head."""
 
 BUSY_TIMEOUT_MS = 60_000

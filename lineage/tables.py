@@ -261,3 +261,37 @@ class DriftReportRow(SQLModel, table=True):
     report: str = Field(sa_column=Column(Text, nullable=False))  # the report's JSON
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(), nullable=False, index=True))
     created_by: str = Field(max_length=256)
+
+
+class SnapshotTombstone(SQLModel, table=True):
+    """Marks a snapshot whose bytes were purged (privacy requests): hashes and lineage stay.
+
+    The snapshot row itself is never deleted or edited (invariant 1); the tombstone is a
+    separate, append-only record so every reader can tell "bytes erased on purpose" from
+    "blob missing" (corruption).
+    """
+
+    __tablename__ = "snapshot_tombstone"
+
+    snapshot_id: int = Field(foreign_key="snapshot.id", primary_key=True)
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    purged_blobs: int = 0
+    purged_bytes: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    purged_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(), nullable=False))
+    purged_by: str = Field(max_length=256)
+
+
+class SnapshotDigest(SQLModel, table=True):
+    """A digest another tool recorded for a snapshot or one of its member files.
+
+    DVC identifies data by md5; keeping its digest next to our sha256 lets users match
+    the two worlds. ``path`` is empty for the snapshot as a whole.
+    """
+
+    __tablename__ = "snapshot_digest"
+
+    snapshot_id: int = Field(foreign_key="snapshot.id", primary_key=True)
+    path: str = Field(default="", primary_key=True, max_length=1024)
+    algorithm: str = Field(primary_key=True, max_length=16)  # e.g. md5
+    digest: str = Field(max_length=128, index=True)
+    origin: str = Field(max_length=32)  # e.g. dvc
