@@ -64,9 +64,8 @@ def _show(graph, as_json: bool, as_dot: bool) -> None:  # type: ignore[no-untype
     if graph.truncated:
         from lineage.graph import MAX_DEPTH
 
-        click.echo(f"warning: the walk stopped after {MAX_DEPTH} levels, so deeper lineage is not shown; a graph that "
-                   "deep usually means a cycle in the edge table, which registration cannot create: check the database",
-                   err=True)
+        click.echo(f"warning: the edge table holds a cycle or lineage deeper than {MAX_DEPTH} levels (not shown); "
+                   "registration creates neither: check the database", err=True)
     if as_json:
         _print_json(graph.to_json())
     elif as_dot:

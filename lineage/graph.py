@@ -95,7 +95,7 @@ class LineageGraph:
     nodes: tuple[GraphNode, ...]
     edges: tuple[GraphEdge, ...]
     as_of: datetime | None = None
-    truncated: bool = False  # the walk reached MAX_DEPTH (only a cycle can do that)
+    truncated: bool = False  # nodes lay deeper than max_depth, or the edges hold a cycle
 
     def node(self, node_id: str) -> GraphNode:
         for node in self.nodes:
@@ -145,33 +145,132 @@ def impact(store: Store, ref: str, *, as_of: datetime | None = None, max_depth: 
 
 def _graph(store: Store, ref: str, direction: str, as_of: datetime | None, max_depth: int) -> LineageGraph:
     cutoff = _naive_utc(as_of)
-    upstream = direction == UPSTREAM
-    with store.db.session() as session:  # one read transaction: every query sees the same state
-        connection = session.connection()
+    with store.db.engine.connect() as connection, connection.begin():  # one read transaction
         root_kind, root_row, _ = resolve(connection, ref, cutoff)
-        params = {"kind": root_kind, "id": root_row, "max_depth": max_depth}
+        params: dict[str, Any] = {"kind": root_kind, "id": root_row}
         if cutoff is not None:
             params["as_of"] = cutoff + EDGE_SLACK
-        rows = _tuples(connection, _walk_statement(direction, cutoff is not None), params)
+            params["alias_as_of"] = cutoff
+        rows = _tuples(connection, _graph_statement(direction, cutoff is not None), params)
         root = f"{root_kind}:{root_row}"
-        depths = {root: 0}
-        edges = []
-        truncated = False
-        for parent, child, relation, transform, nearest, farthest in rows:
-            edges.append(GraphEdge(parent, child, relation, transform))
-            far = parent if upstream else child
-            if depths.get(far, nearest + 1) > nearest:
-                depths[far] = nearest
-            truncated = truncated or farthest >= max_depth
-        ids: dict[str, set[int]] = {}
-        for node in depths:
-            kind, _, row_id = node.partition(":")
-            ids.setdefault(kind, set()).add(int(row_id))
-        nodes = _load_nodes(connection, ids, depths, cutoff)
+        nodes, edges, truncated = _build(root, direction, rows, _utc_reader(connection), max_depth)
     shown = cutoff.replace(tzinfo=UTC) if cutoff is not None else None
     if shown is not None:
         nodes, edges = _existing_at(shown, nodes, edges)
     return _ordered(direction, root, nodes, edges, shown, truncated)
+
+
+def _build(root: str, direction: str, rows: list[tuple[Any, ...]], utc: Callable[[Any], datetime],
+           max_depth: int) -> tuple[list[GraphNode], list[GraphEdge], bool]:
+    """Edges and nodes from the one statement's tagged rows (see ``graph_sql``).
+
+    Depths are the shortest distances from the root, found by a breadth-first pass over
+    the edges; nodes deeper than ``max_depth`` are cut (``truncated``), as is a cycle.
+    """
+    found: dict[tuple[str, str, str], str] = {}
+    snapshots, feature_sets, models = [], [], []
+    for row in rows:
+        tag = row[0]
+        if tag == _EDGE:
+            key = (row[1], row[2], row[3])
+            transform = found.get(key)
+            if transform is None or row[4] < transform:  # a relation recorded twice shows once
+                found[key] = row[4]
+        elif tag == _SNAPSHOT:
+            snapshots.append(row)
+        elif tag == _FEATURE_SET_VERSION:
+            feature_sets.append(row)
+        else:
+            models.append(row)
+    edges = [GraphEdge(parent, child, relation, transform) for (parent, child, relation), transform in found.items()]
+    depths, truncated = _depths(root, edges, direction == UPSTREAM, max_depth)
+    if truncated:
+        edges = [e for e in edges if e.parent in depths and e.child in depths]
+    nodes = [
+        GraphNode(node_id, SNAPSHOT, ref, c, depth, utc(created_at), (),
+                  {"dataset": a, "version": b, "stage": d, "rows": number, "note": e})
+        for _, a, b, c, d, e, node_id, ref, _, number, created_at in snapshots
+        if (depth := depths.get(node_id)) is not None
+    ]
+    by_version: dict[int, tuple[GraphNode, list[tuple[int, str, str]]]] = {}
+    for _, a, b, c, d, e, _, _, row_id, number, created_at in feature_sets:
+        entry = by_version.get(row_id)
+        if entry is None:
+            node_id = f"{FEATURE_SET_VERSION}:{row_id}"
+            if node_id not in depths:
+                continue
+            entry = by_version[row_id] = (GraphNode(
+                node_id, FEATURE_SET_VERSION, f"{a}@{b}", c.removeprefix("sha256:"), depths[node_id],
+                utc(created_at), (), {"feature_set": a, "version": b, "set_hash": c, "code_hashes": {}}), [])
+        if d is not None:
+            entry[1].append((number, d, e))
+    for node, codes in by_version.values():
+        node.details["code_hashes"].update((feature, code) for _, feature, code in sorted(codes))
+        nodes.append(node)
+    held: dict[int, list[str]] = {}
+    first: dict[int, tuple[Any, ...]] = {}
+    for row in models:
+        first.setdefault(row[8], row)
+        if row[7] is not None:
+            held.setdefault(row[8], []).append(row[7])
+    for _, name, version, sha256, kind, artifact_name, metrics, _, row_id, size, created_at in first.values():
+        node_id = f"{MODEL_VERSION}:{row_id}"
+        if node_id in depths:
+            nodes.append(GraphNode(
+                node_id, MODEL_VERSION, f"{name}@{version}", sha256, depths[node_id], utc(created_at),
+                tuple(sorted(held.get(row_id, ()))),
+                {"model": name, "version": version, "metrics": json.loads(metrics),
+                 "artifact": {"sha256": sha256, "kind": kind, "name": artifact_name, "size_bytes": size}},
+            ))
+    return nodes, edges, truncated
+
+
+def _depths(root: str, edges: list[GraphEdge], upstream: bool, max_depth: int) -> tuple[dict[str, int], bool]:
+    """Shortest distance of every node from the root (breadth first), and whether the walk was cut.
+
+    It is cut when a node lies deeper than ``max_depth`` or the edges hold a cycle, which
+    registration cannot create but a hand-edited database could (every node still shows once).
+    """
+    onward: dict[str, list[str]] = {}
+    for edge in edges:
+        near, far = (edge.child, edge.parent) if upstream else (edge.parent, edge.child)
+        onward.setdefault(near, []).append(far)
+    depths = {root: 0}
+    level = [root]
+    depth = 0
+    looks_back = False  # an edge to a node no deeper than its start: needed by a cycle, common in diamonds
+    while level and depth < max_depth:
+        depth += 1
+        following = []
+        for node in level:
+            for far in onward.get(node, ()):
+                seen = depths.get(far)
+                if seen is None:
+                    depths[far] = depth
+                    following.append(far)
+                elif seen < depth:
+                    looks_back = True
+        level = following
+    cut = any(far not in depths for node in level for far in onward.get(node, ()))
+    return depths, cut or (looks_back and _has_cycle(onward))
+
+
+def _has_cycle(onward: Mapping[str, list[str]]) -> bool:
+    """Whether following the edges can come back to a node (Kahn's algorithm: O(edges))."""
+    waiting: dict[str, int] = {}
+    for targets in onward.values():
+        for far in targets:
+            waiting[far] = waiting.get(far, 0) + 1
+    ready = [node for node in onward if not waiting.get(node)]
+    removed = 0
+    while ready:
+        node = ready.pop()
+        removed += 1
+        for far in onward.get(node, ()):
+            waiting[far] -= 1
+            if not waiting[far]:
+                ready.append(far)
+    return removed < len(set(onward) | set(waiting))
 
 
 # -- pure graph functions ---------------------------------------------------------------------
@@ -200,59 +299,87 @@ _NODE_ORDER = attrgetter("depth", "kind", "ref", "id")
 
 
 # -- SQL: the walk ----------------------------------------------------------------------------
-def walk_sql(direction: str, *, as_of: bool = False) -> str:
-    """The one recursive query of a walk (also run directly by ``bench/graph.py`` as the floor).
+def _reached_cte(direction: str, as_of: bool) -> tuple[str, str]:
+    """The recursive set of nodes reachable from ``:kind``/``:id`` and the join to their edges.
 
-    The recursion collects edges with the depth at which the walk met them; ``UNION``
-    (not ``UNION ALL``) drops repeats and ``depth < :max_depth`` stops a cycle, which
-    registration cannot create but a hand-edited database could. The result is the
-    distinct edge set, ends as node ids (``kind:id``), with the shortest and longest
-    depth of each edge (the longest tells whether the walk hit the limit).
+    The recursion collects *nodes*, not paths: ``UNION`` keeps each node once, so every
+    node is expanded once however many paths lead to it, and a cycle (which registration
+    cannot create but a hand-edited database could) ends the recursion instead of
+    looping. Depths are computed afterwards from the edges (``_depths``).
     """
     near, far = ("child", "parent") if direction == UPSTREAM else ("parent", "child")
     when = " AND e.created_at <= :as_of" if as_of else ""
-    columns = "e.parent_kind, e.parent_id, e.child_kind, e.child_id, e.relation, e.transform_ref"
-    return (
-        "WITH RECURSIVE walk(parent_kind, parent_id, child_kind, child_id, relation, transform_ref, depth) AS (\n"
-        f"  SELECT {columns}, 1 FROM edge e\n"
-        f"  WHERE e.{near}_kind = :kind AND e.{near}_id = :id{when}\n"
+    join = f"JOIN edge e ON e.{near}_kind = r.kind AND e.{near}_id = r.id{when}"
+    cte = (
+        "WITH RECURSIVE reached(kind, id) AS (\n"
+        "  SELECT CAST(:kind AS VARCHAR(32)), CAST(:id AS INTEGER)\n"
         "  UNION\n"
-        f"  SELECT {columns}, w.depth + 1 FROM walk w\n"
-        f"  JOIN edge e ON e.{near}_kind = w.{far}_kind AND e.{near}_id = w.{far}_id\n"
-        f"  WHERE w.depth < :max_depth{when}\n"
+        f"  SELECT e.{far}_kind, e.{far}_id FROM reached r {join}\n"
         ")\n"
-        "SELECT parent_kind || ':' || parent_id, child_kind || ':' || child_id, relation, MIN(transform_ref),\n"
-        "  MIN(depth), MAX(depth)\n"
-        "FROM walk GROUP BY parent_kind, parent_id, child_kind, child_id, relation"
+    )
+    return cte, join
+
+
+_EDGE_COLUMNS = "e.parent_kind || ':' || e.parent_id, e.child_kind || ':' || e.child_id, e.relation, e.transform_ref"
+
+
+def walk_sql(direction: str, *, as_of: bool = False) -> str:
+    """The one recursive query of a walk (also run directly by ``bench/graph.py`` as the floor).
+
+    Its rows are the edges between the reached nodes, ends as node ids (``kind:id``),
+    with relation and transform reference.
+    """
+    cte, join = _reached_cte(direction, as_of)
+    return f"{cte}SELECT {_EDGE_COLUMNS} FROM reached r {join}"
+
+
+# -- SQL: walk and node details in one statement -----------------------------------------------
+_EDGE, _SNAPSHOT, _FEATURE_SET_VERSION, _MODEL_VERSION = 0, 1, 2, 3
+_NULLS = "CAST(NULL AS TEXT)"
+
+
+def graph_sql(direction: str, *, as_of: bool = False) -> str:
+    """The walk (``walk_sql``) and every reached node's details as one statement of tagged rows.
+
+    One statement is one consistent read on both backends and keeps the node ids in the
+    database: they never travel to Python and back. Every row has the same eleven
+    columns ``(tag, a…g, row_id, number, created_at)``:
+
+    * tag 0, an edge: parent id, child id, relation, transform;
+    * tag 1, a snapshot: dataset, version, sha256, stage, note; ``number`` its rows;
+    * tag 2, a feature-set version, once per feature: name, version, set hash,
+      feature, code hash; ``number`` the feature's position;
+    * tag 3, a model version, once per alias it holds: name, version, artifact sha256,
+      kind, name, metrics JSON, alias; ``number`` the artifact size.
+    """
+    cte, join = _reached_cte(direction, as_of)
+    held_when = " AND b.at <= :alias_as_of" if as_of else ""
+    return (
+        f"{cte}"
+        f"SELECT {_EDGE}, {_EDGE_COLUMNS}, {_NULLS}, {_NULLS}, {_NULLS},\n"
+        f"  CAST(NULL AS INTEGER), CAST(NULL AS BIGINT), CAST(NULL AS TIMESTAMP) FROM reached r {join}\n"
+        f"UNION ALL SELECT {_SNAPSHOT}, d.name, s.version, s.sha256, s.stage, s.note, '{SNAPSHOT}:' || s.id,\n"
+        "  d.name || '@' || s.version, s.id, s.rows, s.created_at\n"
+        f"  FROM reached n JOIN snapshot s ON s.id = n.id JOIN dataset d ON d.id = s.dataset_id WHERE n.kind = '{SNAPSHOT}'\n"
+        f"UNION ALL SELECT {_FEATURE_SET_VERSION}, f.name, v.version, v.set_hash, c.name, c.code_hash, {_NULLS}, {_NULLS},\n"
+        "  v.id, c.position, v.created_at\n"
+        "  FROM reached n JOIN feature_set_version v ON v.id = n.id JOIN feature_set f ON f.id = v.feature_set_id\n"
+        f"  LEFT JOIN feature_code c ON c.version_id = v.id WHERE n.kind = '{FEATURE_SET_VERSION}'\n"
+        f"UNION ALL SELECT {_MODEL_VERSION}, m.name, v.version, v.artifact_sha256, v.artifact_kind, v.artifact_name,\n"
+        "  v.metrics, a.alias, v.id, v.artifact_size, v.created_at\n"
+        "  FROM reached n JOIN model_version v ON v.id = n.id JOIN model m ON m.id = v.model_id\n"
+        "  LEFT JOIN alias_event a ON a.model_version_id = v.id AND a.id = (SELECT MAX(b.id) FROM alias_event b\n"
+        f"    WHERE b.model_id = a.model_id AND b.alias = a.alias{held_when})\n"
+        f"  WHERE n.kind = '{MODEL_VERSION}'"
     )
 
 
 @lru_cache(maxsize=8)
-def _walk_statement(direction: str, as_of: bool) -> Any:
-    params = [bindparam("kind", type_=String()), bindparam("id", type_=Integer()),
-              bindparam("max_depth", type_=Integer())]
+def _graph_statement(direction: str, as_of: bool) -> Any:
+    params = [bindparam("kind", type_=String()), bindparam("id", type_=Integer())]
     if as_of:
-        params.append(bindparam("as_of", type_=DateTime()))
-    return text(walk_sql(direction, as_of=as_of)).bindparams(*params)
-
-
-@lru_cache(maxsize=16)
-def _query(sql: str, *, as_of: bool = False) -> Any:
-    """A text statement (built once) whose ``:as_of`` binds as a DateTime on each backend."""
-    statement = text(sql)
-    return statement.bindparams(bindparam("as_of", type_=DateTime())) if as_of else statement
-
-
-def _in_ids(connection: Connection, column: str) -> str:
-    """``column`` is one of the ids in the single ``:ids`` parameter (no limit on how many)."""
-    if connection.dialect.name == "postgresql":
-        return f"{column} = ANY(CAST(:ids AS INTEGER[]))"
-    return f"{column} IN (SELECT value FROM json_each(:ids))"
-
-
-def _ids_param(connection: Connection, ids: set[int]) -> Any:
-    ordered = sorted(ids)
-    return ordered if connection.dialect.name == "postgresql" else json.dumps(ordered)
+        params += [bindparam("as_of", type_=DateTime()), bindparam("alias_as_of", type_=DateTime())]
+    return text(graph_sql(direction, as_of=as_of)).bindparams(*params)
 
 
 def _tuples(connection: Connection, statement: Any, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
@@ -270,94 +397,6 @@ def _utc_reader(connection: Connection) -> Callable[[Any], datetime]:
     if connection.dialect.name == "sqlite":
         return lambda value: datetime.fromisoformat(value + "+00:00")
     return lambda value: value.replace(tzinfo=UTC)
-
-
-# -- SQL: node details, one batched query per kind --------------------------------------------
-def _load_nodes(connection: Connection, ids: Mapping[str, set[int]], depths: Mapping[str, int],
-                cutoff: datetime | None) -> list[GraphNode]:
-    nodes: list[GraphNode] = []
-    if ids.get(SNAPSHOT):
-        nodes += _load_snapshots(connection, ids[SNAPSHOT], depths)
-    if ids.get(FEATURE_SET_VERSION):
-        nodes += _load_feature_set_versions(connection, ids[FEATURE_SET_VERSION], depths)
-    if ids.get(MODEL_VERSION):
-        nodes += _load_model_versions(connection, ids[MODEL_VERSION], depths, cutoff)
-    return nodes
-
-
-def _load_snapshots(connection: Connection, ids: set[int], depths: Mapping[str, int]) -> list[GraphNode]:
-    statement = _query(
-        "SELECT 'snapshot:' || s.id, d.name || '@' || s.version, s.sha256, s.created_at, d.name, s.version, "
-        "s.stage, s.rows, s.note FROM snapshot s JOIN dataset d ON d.id = s.dataset_id "
-        f"WHERE {_in_ids(connection, 's.id')}",
-    )
-    utc = _utc_reader(connection)
-    return [
-        GraphNode(node_id, SNAPSHOT, ref, sha256, depths[node_id], utc(created_at), (),
-                  {"dataset": dataset, "version": version, "stage": stage, "rows": rows, "note": note})
-        for node_id, ref, sha256, created_at, dataset, version, stage, rows, note
-        in _tuples(connection, statement, {"ids": _ids_param(connection, ids)})
-    ]
-
-
-def _load_feature_set_versions(connection: Connection, ids: set[int], depths: Mapping[str, int]) -> list[GraphNode]:
-    statement = _query(
-        "SELECT v.id, f.name, v.version, v.set_hash, v.created_at, c.name, c.code_hash "
-        "FROM feature_set_version v JOIN feature_set f ON f.id = v.feature_set_id "
-        "LEFT JOIN feature_code c ON c.version_id = v.id "
-        f"WHERE {_in_ids(connection, 'v.id')} ORDER BY v.id, c.position",
-    )
-    utc = _utc_reader(connection)
-    nodes: dict[int, GraphNode] = {}
-    for row_id, name, version, set_hash, created_at, feature, code_hash in \
-            _tuples(connection, statement, {"ids": _ids_param(connection, ids)}):
-        node = nodes.get(row_id)
-        if node is None:
-            node_id = f"{FEATURE_SET_VERSION}:{row_id}"
-            node = nodes[row_id] = GraphNode(
-                node_id, FEATURE_SET_VERSION, f"{name}@{version}", set_hash.removeprefix("sha256:"),
-                depths[node_id], utc(created_at), (),
-                {"feature_set": name, "version": version, "set_hash": set_hash, "code_hashes": {}},
-            )
-        if feature is not None:
-            node.details["code_hashes"][feature] = code_hash
-    return list(nodes.values())
-
-
-_HELD = "a.id = (SELECT MAX(b.id) FROM alias_event b WHERE b.model_id = a.model_id AND b.alias = a.alias{when})"
-
-
-def _load_model_versions(connection: Connection, ids: set[int], depths: Mapping[str, int],
-                         cutoff: datetime | None) -> list[GraphNode]:
-    """Model versions with the aliases they hold: an alias's holder is its latest event (up to as_of)."""
-    when = " AND b.at <= :as_of" if cutoff is not None else ""
-    statement = _query(
-        "SELECT v.id, m.name, v.version, v.artifact_sha256, v.artifact_kind, v.artifact_name, v.artifact_size, "
-        "v.metrics, v.created_at, a.alias FROM model_version v JOIN model m ON m.id = v.model_id "
-        f"LEFT JOIN alias_event a ON a.model_version_id = v.id AND {_HELD.format(when=when)} "
-        f"WHERE {_in_ids(connection, 'v.id')}",
-        as_of=cutoff is not None,
-    )
-    utc = _utc_reader(connection)
-    params: dict[str, Any] = {"ids": _ids_param(connection, ids)}
-    if cutoff is not None:
-        params["as_of"] = cutoff
-    found: dict[int, tuple[Any, ...]] = {}
-    aliases: dict[int, list[str]] = {}
-    for row in _tuples(connection, statement, params):
-        found.setdefault(row[0], row)
-        if row[-1] is not None:
-            aliases.setdefault(row[0], []).append(row[-1])
-    nodes = []
-    for row_id, name, version, sha256, kind, artifact_name, size, metrics, created_at, _ in found.values():
-        node_id = f"{MODEL_VERSION}:{row_id}"
-        nodes.append(GraphNode(
-            node_id, MODEL_VERSION, f"{name}@{version}", sha256, depths[node_id],
-            utc(created_at), tuple(sorted(aliases.get(row_id, ()))),
-            {"model": name, "version": version, "metrics": json.loads(metrics),
-             "artifact": {"sha256": sha256, "kind": kind, "name": artifact_name, "size_bytes": size}},
-        ))
-    return nodes
 
 
 # -- time -------------------------------------------------------------------------------------
