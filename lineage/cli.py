@@ -194,15 +194,28 @@ def snapshot_add(path: str, dataset: str, version: str | None, stage: str, paren
 @handles_errors
 def snapshot_list(dataset: str | None, as_of: str | None, as_json: bool) -> None:
     """List snapshots."""
+    moment = _parse_time(as_of, "--as-of")
+    if not as_json:  # the table needs no SQLAlchemy on a SQLite store: see lineage/quick_reads.py
+        from lineage.quick_reads import snapshot_lines
+
+        lines = snapshot_lines(dataset, moment)
+        if lines is not None:
+            _print_snapshot_table(lines)
+            return
     store = _open_store()
-    infos = store.snapshots.list(dataset=dataset, as_of=_parse_time(as_of, "--as-of"))
+    infos = store.snapshots.list(dataset=dataset, as_of=moment)
     if as_json:
         _print_json([info.to_json() for info in infos])
         return
+    _print_snapshot_table(infos)
+
+
+def _print_snapshot_table(snapshots: Sequence[Any]) -> None:
+    """The ``snapshot list`` table, from SnapshotInfo entities or quick-read lines alike."""
     _print_table(
         ["REF", "STAGE", "ROWS", "SIZE", "SHA256", "CREATED_AT", "CREATED_BY"],
         [[i.ref, i.stage, i.rows, human_size(i.size_bytes), i.sha256[:12],
-          i.created_at.strftime("%Y-%m-%d %H:%M:%SZ"), i.created_by] for i in infos],
+          i.created_at.strftime("%Y-%m-%d %H:%M:%SZ"), i.created_by] for i in snapshots],
     )
 
 

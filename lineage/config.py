@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-ENV_PREFIX = "LINEAGE_"
+from lineage.env import DEFAULT_HOME, absolute_home, default_db_url, from_environment
 
 
 def _default_user() -> str:
@@ -35,7 +35,7 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(extra="ignore", validate_default=True)  # as BaseSettings: defaults validated too
 
-    home: Path = Path(".lineage")
+    home: Path = DEFAULT_HOME
     db_url: str | None = None
     store_url: str | None = None
     user: str = ""
@@ -47,12 +47,12 @@ class Settings(BaseModel):
     @field_validator("home", mode="after")
     @classmethod
     def _absolute_home(cls, value: Path) -> Path:
-        return value.expanduser().absolute()
+        return absolute_home(value)
 
     @property
     def resolved_db_url(self) -> str:
         """The metadata database URL: the setting, else a SQLite file in the home."""
-        return self.db_url or f"sqlite:///{self.home / 'lineage.db'}"
+        return self.db_url or default_db_url(self.home)
 
     @property
     def resolved_store_url(self) -> str:
@@ -67,6 +67,4 @@ class Settings(BaseModel):
 
 def _from_environment() -> dict[str, str]:
     """``LINEAGE_<FIELD>`` values present in the environment, names matched case-insensitively."""
-    environment = {name.lower(): value for name, value in os.environ.items()}
-    prefix = ENV_PREFIX.lower()
-    return {field: environment[prefix + field] for field in Settings.model_fields if prefix + field in environment}
+    return from_environment(Settings.model_fields)

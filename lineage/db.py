@@ -18,9 +18,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 from sqlmodel import Session
 
 from lineage.errors import LineageError, ReadOnlyError, SchemaVersionError, StoreUnavailableError
-
-SCHEMA_HEAD = "0005"
-"""The Alembic revision this release expects; tests check it equals the script head."""
+from lineage.schema_head import SCHEMA_HEAD
 
 BUSY_TIMEOUT_MS = 60_000
 
