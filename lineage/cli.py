@@ -176,12 +176,24 @@ def snapshot() -> None:
 def snapshot_add(path: str, dataset: str, version: str | None, stage: str, parents: tuple[str, ...],
                  transform: str, note: str, no_copy: bool, as_json: bool) -> None:
     """Register PATH (Parquet file, CSV file or directory of Parquet files) as DATASET@VERSION."""
+    if not (as_json or parents):  # an unchanged re-add needs no SQLAlchemy: see lineage/quick_reads.py
+        from lineage.quick_reads import already_registered
+
+        known = already_registered(path, dataset, version, stage)
+        if known is not None:
+            _print_added(known)
+            return
     store = _open_store()
     info = store.snapshots.add(path, dataset=dataset, version=version, stage=stage, parents=parents,
                                transform=transform, note=note, copy=not no_copy, progress=_progress(as_json))
     if as_json:
         _print_json(info.to_json())
         return
+    _print_added(info)
+
+
+def _print_added(info: Any) -> None:
+    """The one-line answer of ``snapshot add``, from a SnapshotInfo or a quick-read KnownSnapshot."""
     verb = "registered" if info.created else "already registered as"
     click.echo(f"{verb} {info.ref}  sha256 {info.sha256}  {info.rows} rows x {info.columns} columns  "
                f"{human_size(info.size_bytes)}")

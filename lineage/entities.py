@@ -11,8 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from lineage.audit import format_time
-
-STAGES = ("raw", "processed", "features", "online")
+from lineage.naming import STAGES  # noqa: F401 - re-exported: the stages belong to the entities
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,9 @@ from dataclasses import dataclass
 
 from lineage.errors import InvalidNameError
 
+STAGES = ("raw", "processed", "features", "online")
+"""Where a snapshot sits in the pipeline (lineage/entities.py re-exports it)."""
+
 MAX_NAME_LENGTH = 128
 _HEX_PREFIX = re.compile(r"^[0-9a-f]{8,64}$")
 

@@ -38,11 +38,24 @@ class SnapshotLine(NamedTuple):
     created_by: str
 
 
+class KnownSnapshot(NamedTuple):
+    """A snapshot ``snapshot add`` would return unchanged (what its one-line answer prints)."""
+
+    ref: str
+    sha256: str
+    rows: int
+    columns: int
+    size_bytes: int
+    created: bool = False
+
+
+def _home() -> Path:
+    return absolute_home(from_environment(("home",)).get("home") or DEFAULT_HOME)
+
+
 def sqlite_database() -> Path | None:
     """The store's SQLite file when the settings point at one that exists, else ``None``."""
-    settings = from_environment(("home", "db_url"))
-    home = absolute_home(settings.get("home") or DEFAULT_HOME)
-    url = settings.get("db_url") or default_db_url(home)
+    url = from_environment(("db_url",)).get("db_url") or default_db_url(_home())
     if not url.startswith(SQLITE_PREFIX) or "?" in url:
         return None
     path = Path(url.removeprefix(SQLITE_PREFIX))
@@ -93,3 +106,48 @@ def snapshot_lines(dataset: str | None = None, as_of: datetime | None = None) ->
         ).fetchall()
     return [SnapshotLine(ref, stage, count, size, sha256, datetime.fromisoformat(at).replace(tzinfo=UTC), by)
             for ref, stage, count, size, sha256, at, by in rows]
+
+
+def already_registered(path: str, dataset: str, version: str | None, stage: str) -> KnownSnapshot | None:
+    """What re-adding an unchanged, registered file returns, without opening the full store.
+
+    Applies when the file's sha256 is in the hash cache (same device, inode, size and
+    mtime as when it was hashed) and those bytes already are ``dataset@version`` (or,
+    with no version, a snapshot of ``dataset``): then ``snapshot add`` writes nothing and
+    returns that snapshot. Anything else — a directory, parents to resolve, a read-only
+    store, a name or stage the full path would refuse, other bytes under a taken
+    version — returns ``None`` for the full path to handle and word.
+    """
+    from lineage.errors import LineageError
+    from lineage.hashcache import HashCache
+    from lineage.naming import STAGES, validate_name
+    from lineage.tabular import detect_format
+
+    database = sqlite_database()
+    if database is None or stage not in STAGES or from_environment(("read_only",)):
+        return None
+    source = Path(path).expanduser().absolute()
+    try:
+        validate_name(dataset, what="dataset name")
+        if version is not None:
+            validate_name(version, what="version")
+        if not source.is_file() or source.stat().st_size == 0:
+            return None
+        detect_format(source)  # what the full path refuses, it refuses itself
+    except (LineageError, OSError):
+        return None
+    sha256 = HashCache(_home() / "cache" / "hashes.db").get(source)
+    if sha256 is None:
+        return None
+    query = ("SELECT d.name || '@' || s.version, s.sha256, s.rows, s.column_count, s.size_bytes "
+             "FROM snapshot s JOIN dataset d ON d.id = s.dataset_id WHERE d.name = ? ")
+    with _reader(database) as connection:
+        if connection is None:
+            return None
+        if version is not None:
+            row = connection.execute(query + "AND s.version = ?", (dataset, version)).fetchone()
+        else:
+            row = connection.execute(query + "AND s.sha256 = ? ORDER BY s.id DESC LIMIT 1", (dataset, sha256)).fetchone()
+    if row is None or row[1] != sha256:
+        return None
+    return KnownSnapshot(*row)

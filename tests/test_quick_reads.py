@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from lineage.cli import _print_snapshot_table
+from lineage.cli import _print_added, _print_snapshot_table
 from lineage.quick_reads import snapshot_lines, sqlite_database
 from lineage.store import Store
 from tests.factories import write_parquet
@@ -81,3 +81,52 @@ def test_cli_list_imports_no_sqlalchemy_and_prints_the_table(filled: tuple[Store
                              capture_output=True, text=True, timeout=120)
     assert refused.returncode == 2 and "no dataset named 'nope'" in refused.stderr
     assert "loaded: True" in refused.stderr  # the refusal came from the full path
+
+
+def added_line(info: object) -> str:
+    out = io.StringIO()
+    with redirect_stdout(out):
+        _print_added(info)
+    return out.getvalue()
+
+
+def test_unchanged_re_add_answers_like_the_full_path(sqlite_store: Store, data_dir: Path) -> None:
+    from lineage.quick_reads import already_registered
+    from tests.test_registration_fastpath import old_file
+
+    store = sqlite_store
+    path = old_file(write_parquet(data_dir / "p.parquet", rows=50))
+    first = store.snapshots.add(path, dataset="events", version="v1")  # hashed now, so cached
+    quick = already_registered(str(path), "events", "v1", "raw")
+    full = store.snapshots.add(path, dataset="events", version="v1")
+    assert quick is not None and not full.created and added_line(quick) == added_line(full)
+    assert already_registered(str(path), "events", None, "processed") == quick  # no version: the latest with these bytes
+    assert already_registered(str(path), "events", "v2", "raw") is None  # a new version: a registration
+    assert already_registered(str(path), "other", None, "raw") is None
+    assert already_registered(str(path), "events", "v1", "staging") is None  # the full path refuses the stage
+    assert already_registered(str(path), "Bad Name", "v1", "raw") is None
+    assert already_registered(str(data_dir), "events", "v1", "raw") is None  # directories: full path
+    changed = write_parquet(data_dir / "p.parquet", rows=51)  # new bytes, new inode/mtime: cache miss
+    assert already_registered(str(changed), "events", "v1", "raw") is None
+    assert first.sha256 == quick.sha256
+
+
+def test_re_add_through_the_cli_skips_sqlalchemy_and_never_bypasses_refusals(
+        sqlite_store: Store, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.test_registration_fastpath import old_file
+
+    path = old_file(write_parquet(data_dir / "p.parquet", rows=50))
+    sqlite_store.snapshots.add(path, dataset="events", version="v1")
+    probe = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: print('loaded:', 'sqlalchemy' in sys.modules, file=sys.stderr))\n"
+        "from lineage.cli import main\n"
+        "main(sys.argv[1:])\n"
+    )
+    args = ["snapshot", "add", str(path), "--dataset", "events", "--version", "v1"]
+    done = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.startswith("already registered as events@v1  sha256 ")
+    assert "loaded: False" in done.stderr
+    monkeypatch.setenv("LINEAGE_READ_ONLY", "1")
+    refused = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 2 and "read-only" in refused.stderr and "loaded: True" in refused.stderr
