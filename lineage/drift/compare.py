@@ -79,6 +79,7 @@ def compare(
     categorical, say). ``correction``: None, 'bonferroni' or 'bh' on the p-value tests.
     The dataset drifts when the share of drifted features is at least ``drift_share``.
     """
+    stats.warm_up()
     if reference_feature_set and current_feature_set and reference_feature_set != current_feature_set and not features:
         raise InvalidInputError(
             f"reference is {reference_feature_set} and current is {current_feature_set}: "

@@ -15,13 +15,12 @@ Wasserstein distance divided by ``max(population std, 0.001)``.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import stats
-from scipy.spatial import distance
 
 PSI_EPSILON = 1e-4
 """A zero share in a PSI bin is replaced by this (no renormalisation): ln(0) is undefined."""
@@ -34,6 +33,41 @@ KS_EXACT_MAX_N = 10_000
 EVIDENTLY_MAX_VALUE_BINS = 20
 """Evidently bins a numeric column by value when the reference has at most this many distinct values."""
 
+
+
+# -- SciPy, imported late ---------------------------------------------------------------------
+# scipy.stats takes one to several seconds to import here, more than a whole 1M-row comparison
+# computes, and it is needed only for p-values at the end. ``warm_up`` imports it on a second
+# thread while the columns are read and sorted (pyarrow and numpy release the GIL there);
+# the functions below import it again, which waits for that import or returns at once.
+def warm_up() -> None:
+    """Start importing SciPy's stats and distance modules in the background (idempotent)."""
+    global _warming
+    with _warm_lock:
+        if _warming is None:
+            _warming = threading.Thread(target=_import_scipy, name="lineage-scipy-import", daemon=True)
+            _warming.start()
+
+
+def _import_scipy() -> None:
+    _scipy_stats()
+    _scipy_distance()
+
+
+def _scipy_stats() -> Any:
+    from scipy import stats
+
+    return stats
+
+
+def _scipy_distance() -> Any:
+    from scipy.spatial import distance
+
+    return distance
+
+
+_warm_lock = threading.Lock()
+_warming: threading.Thread | None = None
 
 @dataclass(frozen=True)
 class Weighted:
@@ -117,7 +151,7 @@ def ks_pvalue(statistic: float, n_ref: int, n_cur: int) -> float:
     """SciPy's asymptotic two-sided p-value (``method='asymp'``), from the statistic and sizes only."""
     m, n = sorted([float(n_ref), float(n_cur)], reverse=True)
     en = m * n / (m + n)
-    return float(np.clip(stats.kstwo.sf(statistic, np.round(en)), 0, 1))
+    return float(np.clip(_scipy_stats().kstwo.sf(statistic, np.round(en)), 0, 1))
 
 
 def ks_test(ref_sorted: np.ndarray, cur_sorted: np.ndarray, merged: MergedEcdf | None = None) -> tuple[float, float]:
@@ -128,7 +162,7 @@ def ks_test(ref_sorted: np.ndarray, cur_sorted: np.ndarray, merged: MergedEcdf |
     asymptotic formula SciPy switches to.
     """
     if max(ref_sorted.size, cur_sorted.size) <= KS_EXACT_MAX_N:
-        result = stats.ks_2samp(ref_sorted, cur_sorted)
+        result = _scipy_stats().ks_2samp(ref_sorted, cur_sorted)
         return float(result.statistic), float(result.pvalue)
     merged = merged or merge_ecdf(weighted(ref_sorted), weighted(cur_sorted))
     d = ks_statistic(merged)
@@ -205,7 +239,7 @@ def psi_band(value: float | None) -> str | None:
 
 def jensenshannon(ref_counts: np.ndarray, cur_counts: np.ndarray) -> float:
     """SciPy's Jensen–Shannon *distance*, natural log, on unsmoothed shares (Evidently's numbers)."""
-    return float(distance.jensenshannon(_shares(ref_counts), _shares(cur_counts)))
+    return float(_scipy_distance().jensenshannon(_shares(ref_counts), _shares(cur_counts)))
 
 
 def sturges_edges(lo: float, hi: float, n: int, *, integer: bool = False) -> np.ndarray:
@@ -296,7 +330,7 @@ def chisquare(ref_counts: np.ndarray, cur_counts: np.ndarray) -> tuple[float, fl
         return 0.0, 1.0
     expected = ref_counts * (cur_counts.sum() / ref_counts.sum())
     with np.errstate(divide="ignore", invalid="ignore"):
-        result = stats.chisquare(cur_counts, expected)
+        result = _scipy_stats().chisquare(cur_counts, expected)
     return float(result.statistic), float(result.pvalue)
 
 
@@ -314,7 +348,7 @@ def z_test(ref_counts: np.ndarray, cur_counts: np.ndarray) -> tuple[float, float
     p1, p2 = ref_counts[0] / n1, cur_counts[0] / n2
     pooled = (p1 * n1 + p2 * n2) / (n1 + n2)
     z = (p1 - p2) / np.sqrt(pooled * (1 - pooled) * (1.0 / n1 + 1.0 / n2))
-    return float(z), float(2 * (1 - stats.norm.cdf(np.abs(z))))
+    return float(z), float(2 * (1 - _scipy_stats().norm.cdf(np.abs(z))))
 
 
 CORRECTIONS = ("bonferroni", "bh")
@@ -328,7 +362,7 @@ def adjust_pvalues(p_values: Sequence[float], method: str) -> list[float]:
     if method == "bonferroni":
         return [float(v) for v in np.minimum(1.0, p * p.size)]
     if method == "bh":
-        return [float(v) for v in stats.false_discovery_control(p, method="bh")]
+        return [float(v) for v in _scipy_stats().false_discovery_control(p, method="bh")]
     raise ValueError(f"unknown correction {method!r}")
 
 
