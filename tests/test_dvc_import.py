@@ -225,6 +225,16 @@ def test_importing_again_recognises_every_output_and_writes_nothing(store: Store
     assert _state(store) == before
 
 
+def test_a_snapshot_registered_before_is_recognised_and_gains_dvc_md5(store: Store, repo: Path) -> None:
+    before = store.snapshots.add(repo / "data" / "raw.csv", dataset="data_raw.csv", version="v1")
+    result = import_dvc(store, repo)
+    raw = next(o for o in result.outs if o.path == "data/raw.csv")
+    assert (raw.status, raw.ref, raw.sha256) == ("existing", "data_raw.csv@v1", before.sha256)
+    assert [d.digest for d in store.snapshots.digests("data_raw.csv@v1")] == [_recorded_md5(repo)["data/raw.csv"]]
+    assert [e.action for e in store.audit.log(subject="data_raw.csv@v1")] == ["snapshot.add", "snapshot.digests"]
+    assert store.snapshots.get("data_prepared.parquet").parents == ["data_raw.csv@v1"]
+
+
 def test_changed_data_becomes_a_new_version_of_its_dataset(store: Store, repo: Path, repo_b: Path) -> None:
     import_dvc(store, repo)
     result = import_dvc(store, repo_b)
@@ -368,6 +378,11 @@ def test_malformed_yaml_in_a_dvc_file(store: Store, repo: Path) -> None:
     (repo / "data" / "raw.csv.dvc").write_text("outs:\n- md5: [unclosed\n  path: raw.csv\n")
     message = _refused(store, ["import", "dvc", str(repo)], "data/raw.csv.dvc is not valid YAML")
     assert "line" in message
+
+
+def test_a_lock_file_without_stages(store: Store, repo: Path) -> None:
+    (repo / "dvc.lock").write_text("schema: '2.0'\nprepare: {}\n")
+    _refused(store, ["import", "dvc", str(repo)], "dvc.lock has no `stages` mapping")
 
 
 def test_an_output_in_neither_workspace_nor_cache(store: Store, repo: Path) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -81,9 +82,8 @@ def import_dvc(
         if any(c.mismatch for c in checked.values()):
             outs = [_unwritten(p, checked.get(p.path)) for p in plans]
             return DvcImportResult(str(repo.root), outs, warnings, written=False)
-        for item in checked.values():
-            if item.staged is not None:
-                item.staged.publish()
+        for item in _to_publish(store, checked.values()):
+            item.staged.publish()
         with store.db.session(write=True) as session:
             outs = [_write(store, session, p, checked, warnings) for p in plans]
             written = any(o.status == REGISTERED for o in outs) or _digests_added(outs)
@@ -107,6 +107,19 @@ _DIGESTS_ADDED = "md5 recorded for an existing snapshot"
 
 def _digests_added(outs: list[OutResult]) -> bool:
     return any(o.detail == _DIGESTS_ADDED for o in outs)
+
+
+def _to_publish(store: Store, items: Iterable[_Checked]) -> list[_Checked]:
+    """The staged outputs that will be new snapshots: blobs of recognised ones are not written again.
+
+    As ``snapshot add`` does, bytes already registered are not re-published (a purged
+    snapshot's bytes stay erased). Rows are append-only, so what is found here is still
+    found in the write transaction.
+    """
+    staged = [item for item in items if item.staged is not None]
+    with store.db.session() as session:
+        return [item for item in staged
+                if store.snapshots.find_by_sha256(session, item.planned.dataset, item.sha256) is None]
 
 
 # -- step 2: check ------------------------------------------------------------------------
