@@ -283,6 +283,14 @@ def test_outputs_missing_from_the_workspace_are_read_from_the_dvc_cache(store: S
     assert all(r.ok for r in store.snapshots.verify())
 
 
+def test_the_cache_folder_set_in_the_dvc_config_is_used(store: Store, repo: Path, tmp_path: Path) -> None:
+    shutil.move(repo / ".dvc" / "cache", tmp_path / "shared-cache")
+    (repo / ".dvc" / "config.local").write_text("[cache]\n    dir = ../../shared-cache\n")  # as `dvc cache dir --local` writes it
+    (repo / "data" / "raw.csv").unlink()
+    raw = next(o for o in import_dvc(store, repo).outs if o.path == "data/raw.csv")
+    assert raw.status == "registered" and raw.source == "cache"
+
+
 def test_dvc2_entries_are_checked_with_the_plain_md5_and_read_from_the_old_cache_layout(store: Store, repo: Path) -> None:
     dvc_file = repo / "data" / "raw.csv.dvc"
     document = _yaml(dvc_file)
