@@ -239,8 +239,9 @@ def snapshot_show(ref: str, as_json: bool) -> None:
     """Show one snapshot (REF: dataset@version, dataset for its latest, or a sha256 prefix)."""
     store = _open_store()
     info = store.snapshots.get(ref)
+    digests = store.snapshots.digests(info.ref)
     if as_json:
-        _print_json(info.to_json())
+        _print_json({**info.to_json(), "digests": [d.to_json() for d in digests]})
         return
     lines = [
         ("ref", info.ref), ("stage", info.stage), ("format", info.format),
@@ -250,6 +251,9 @@ def snapshot_show(ref: str, as_json: bool) -> None:
         ("source", info.source_uri), ("stored", "yes" if info.stored else "no (--no-copy)"),
         ("note", info.note or "-"), ("created", f"{info.created_at.isoformat()} by {info.created_by}"),
     ]
+    members = sum(1 for d in digests if d.path)
+    lines += [(f"{d.algorithm} ({d.origin})", d.digest + (f"  (each of the {members} member files': --json)" if members else ""))
+              for d in digests if not d.path]
     for key, value in lines:
         click.echo(f"{key:<12} {value}")
     click.echo("schema")
@@ -370,6 +374,7 @@ def _register_groups() -> None:
     from lineage.cli_export import export
     from lineage.cli_features import features
     from lineage.cli_graph import impact, trace
+    from lineage.cli_import import import_group
     from lineage.cli_models import model
     from lineage.cli_models_check import diff, reproduce
     from lineage.cli_report import keys, report
@@ -385,6 +390,7 @@ def _register_groups() -> None:
     main.add_command(report)
     main.add_command(keys)
     main.add_command(export)
+    main.add_command(import_group)
 
 
 if __name__ == "__main__":  # `python -m lineage.cli`: run the importable module, whose groups register once

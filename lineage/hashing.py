@@ -7,6 +7,10 @@ the same as the slower of the two. The chunks travel in a small pool of reused
 buffers (no allocation, no page faults per chunk), and a copy that will be fsynced
 asks the kernel to start writing it to disk as it goes, so the final fsync waits
 for the last few megabytes instead of the whole file.
+
+Digests other tools need (DVC's md5) ride on the same pass: the second thread
+feeds them the chunks the first one hashes with sha256, so two digests of one
+file cost one read and about the time of the slower hash, on two cores.
 """
 
 from __future__ import annotations
@@ -15,9 +19,9 @@ import hashlib
 import os
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 CHUNK_SIZE = 1024 * 1024  # 1 MiB: large enough for throughput, small enough for memory
 _QUEUE_DEPTH = 4  # at most this many chunks in flight between hasher and writer
@@ -28,6 +32,14 @@ HASH_ALGORITHM = "sha256"
 
 ProgressCallback = Callable[[int], None]
 """Called with the number of bytes just processed."""
+
+
+class Hasher(Protocol):
+    """What ``copy_and_hash`` needs of an extra hash object (any ``hashlib`` object)."""
+
+    def update(self, data: bytes | memoryview, /) -> None: ...
+
+    def hexdigest(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -58,14 +70,22 @@ def hash_stream(source: BinaryIO, progress: ProgressCallback | None = None) -> t
     return digest.hexdigest(), size
 
 
-def hash_file(path: str, progress: ProgressCallback | None = None) -> tuple[str, int]:
-    """Return (hex sha256, size) of a local file, read once in chunks."""
+def hash_file(
+    path: str, progress: ProgressCallback | None = None, *, also: Sequence[Hasher] = ()
+) -> tuple[str, int]:
+    """Return (hex sha256, size) of a local file, read once in chunks.
+
+    ``also``: more hash objects (``hashlib.md5()``...) fed the same bytes on a second thread.
+    """
     with open(path, "rb", buffering=0) as source:
+        if also:
+            return copy_and_hash(source, None, progress, also=also)
         return hash_stream(source, progress)
 
 
 def copy_and_hash(
-    source: BinaryIO, destination: BinaryIO, progress: ProgressCallback | None = None, *, writeback: bool = False
+    source: BinaryIO, destination: BinaryIO | None, progress: ProgressCallback | None = None, *,
+    writeback: bool = False, also: Sequence[Hasher] = (),
 ) -> tuple[str, int]:
     """Copy ``source`` into ``destination`` while hashing it; return (hex sha256, size).
 
@@ -73,19 +93,27 @@ def copy_and_hash(
     a bounded pool of buffers, so memory stays at a few chunks whatever the file size.
     The digest is of exactly the bytes written. ``writeback=True`` (a local file that
     the caller will fsync) starts the disk writes while copying, where the OS allows it.
+    ``also`` are more hash objects the writer thread updates with each chunk after
+    writing it (hashlib releases the GIL, so they run beside the sha256 on another
+    core); ``destination=None`` only hashes.
     """
     free: queue.Queue[bytearray] = queue.Queue()
     for _ in range(_BUFFERS):
         free.put(bytearray(CHUNK_SIZE))
     filled: queue.Queue[tuple[bytearray, int] | None] = queue.Queue()
     failure: list[BaseException] = []
-    flusher = _Writeback.for_file(destination) if writeback else None
+    flusher = _Writeback.for_file(destination) if writeback and destination is not None else None
 
     def write_chunks() -> None:
         try:
             while (item := filled.get()) is not None:
                 buffer, length = item
-                _write_all(destination, memoryview(buffer)[:length])
+                view = memoryview(buffer)[:length]
+                if destination is not None:
+                    _write_all(destination, view)
+                for hasher in also:
+                    hasher.update(view)
+                view.release()
                 free.put(buffer)
                 if flusher is not None:
                     flusher.written(length)

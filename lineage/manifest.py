@@ -39,10 +39,9 @@ def member_files(directory: Path) -> list[tuple[str, Path]]:
     """
     members: list[tuple[str, Path]] = []
     for path in directory.rglob(f"*{MEMBER_SUFFIX}"):
-        relative = path.relative_to(directory)
-        if any(part.startswith((".", "_")) for part in relative.parts) or not path.is_file():
+        text = path.relative_to(directory).as_posix()
+        if not is_data_member(text) or not path.is_file():
             continue
-        text = relative.as_posix()
         if any(ch in text for ch in "\t\n\r"):
             raise InvalidInputError(
                 f"file name {text!r} in {directory} contains a tab or line break: rename it"
@@ -50,6 +49,20 @@ def member_files(directory: Path) -> list[tuple[str, Path]]:
         members.append((text, path))
     members.sort(key=lambda member: member[0].encode("utf-8"))
     return members
+
+
+def is_data_member(relative: str) -> bool:
+    """Whether a file at this relative POSIX path is part of a directory snapshot's data.
+
+    Parquet files only; anything under a hidden name (``.``/``_`` prefixes, such as
+    Spark's ``_SUCCESS`` and ``.crc`` files) is left out.
+    """
+    return relative.endswith(MEMBER_SUFFIX) and not is_hidden(relative)
+
+
+def is_hidden(relative: str) -> bool:
+    """A file under a hidden name (``.``/``_`` prefixes): never data, whatever its suffix."""
+    return any(part.startswith((".", "_")) for part in relative.split("/"))
 
 
 def render_manifest(entries: list[ManifestEntry]) -> bytes:

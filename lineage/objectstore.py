@@ -14,12 +14,12 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from lineage.errors import NotFoundError, StoreUnavailableError
-from lineage.hashing import ProgressCallback, copy_and_hash, hash_stream
+from lineage.hashing import Hasher, ProgressCallback, copy_and_hash, hash_stream
 
 
 @dataclass(frozen=True)
@@ -115,18 +115,21 @@ class ObjectStore:
 
     # -- writing --------------------------------------------------------------------------
     @contextlib.contextmanager
-    def stage(self, source: BinaryIO, progress: ProgressCallback | None = None) -> Iterator[StagedBlob]:
+    def stage(
+        self, source: BinaryIO, progress: ProgressCallback | None = None, *, also: Sequence[Hasher] = ()
+    ) -> Iterator[StagedBlob]:
         """Copy ``source`` to a temporary file while hashing it; publish it or it is discarded.
 
         Staging lets the caller check the data (parse it, compare hashes) before
         anything becomes visible in the store: a refused input leaves nothing behind.
+        ``also``: more hash objects fed the same bytes in the same pass (DVC's md5).
         """
         tmp_dir = f"{self.root}/tmp" if self.is_local else tempfile.gettempdir()
         os.makedirs(tmp_dir, exist_ok=True)
         tmp_path = f"{tmp_dir}/{uuid.uuid4().hex}.part"
         try:
             with open(tmp_path, "wb", buffering=0) as tmp:
-                sha256, size = copy_and_hash(source, tmp, progress, writeback=self.is_local)
+                sha256, size = copy_and_hash(source, tmp, progress, writeback=self.is_local, also=also)
                 if self.is_local:
                     os.fsync(tmp.fileno())
             yield StagedBlob(self, tmp_path, sha256, size)

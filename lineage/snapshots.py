@@ -7,6 +7,7 @@ published, and only then is the row written together with its audit event.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import threading
@@ -20,6 +21,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from lineage.audit import append_event
+from lineage.digests import ExternalDigest, digests_of, missing_digests, write_digests
 from lineage.edges import Link
 from lineage.entities import STAGES, SnapshotInfo, VerifyResult
 from lineage.errors import (
@@ -30,7 +32,7 @@ from lineage.errors import (
     InvalidInputError,
     NotFoundError,
 )
-from lineage.hashing import hash_file
+from lineage.hashing import Hasher, hash_file
 from lineage.manifest import ManifestEntry, member_files, parse_manifest, render_manifest
 from lineage.naming import parse_ref, validate_name
 from lineage.progress import NO_PROGRESS, Progress
@@ -186,7 +188,7 @@ class SnapshotService:
     def _insert(
         self, session: Session, staged: _Registration, *, dataset: str, version: str | None, stage: str,
         parent_ids: list[int | None], transform: str, note: str, links: Sequence[Link] = (),
-        source_uri: str | None = None,
+        source_uri: str | None = None, digests: Sequence[ExternalDigest] = (),
     ) -> SnapshotInfo:
         existing = self._check_existing(session, dataset, version, staged.sha256)  # re-check under the lock
         if existing is not None:
@@ -217,6 +219,8 @@ class SnapshotService:
             session.add(Edge(parent_kind=link.parent_kind, parent_id=link.parent_id, child_kind=SNAPSHOT_KIND,
                              child_id=row.id, relation=link.relation, transform_ref=link.transform_ref))
         session.flush()
+        if digests:
+            write_digests(session, row.id, digests)
         result = self._to_infos(session, [row], created=True)[0]
         append_event(
             session, actor=actor, action="snapshot.add", subject=result.ref,
@@ -226,9 +230,72 @@ class SnapshotService:
                 "fingerprint": result.fingerprint, "stage": stage, "parents": result.parents,
                 "transform": transform, "source_uri": result.source_uri, "stored": result.stored,
                 **({"links": [link.to_json() for link in links]} if links else {}),
+                **({"digests": [d.to_json() for d in digests]} if digests else {}),
             },
         )
         return result
+
+    # -- registration inside a caller's transaction (importers) ---------------------------
+    def registration(
+        self, source: Path, *, data_format: str, members: list[tuple[str, Path]], copy: bool = True,
+        progress: Progress = NO_PROGRESS, read_path: Path | None = None, also: tuple[str, ...] = (),
+    ) -> _Registration:
+        """The first half of ``add`` for importers that check every input before writing any (DVC).
+
+        ``run()`` hashes (and copies) and parses the data without making anything visible;
+        the caller then calls ``publish()`` and ``register_staged``, and always ``discard()``.
+        ``source`` is where the data belongs (recorded as its source), ``read_path`` where a
+        single file's bytes are read when that differs (a cache), ``members`` a directory's
+        (relative path, file to read) pairs. ``also`` names more digests (``md5``) computed
+        in the same read pass, found in ``digests`` by member path ('' for a file), even
+        when ``run()`` then refuses the table.
+        """
+        self._store.require_writable()
+        return _Registration(self._store, source, data_format, members, copy, progress,
+                             read_path=read_path, also=also)
+
+    def register_staged(
+        self, session: Session, staged: _Registration, *, dataset: str, version: str | None, stage: str,
+        parent_ids: Sequence[int], transform: str, note: str, source_uri: str | None = None,
+        digests: Sequence[ExternalDigest] = (),
+    ) -> tuple[SnapshotInfo, int]:
+        """Insert a published staged registration in the caller's write transaction; (snapshot, row id).
+
+        Same bytes already under this name return the existing snapshot (``created`` False).
+        """
+        validate_name(dataset, what="dataset name")
+        if version is not None:
+            validate_name(version, what="version")
+        if stage not in STAGES:
+            raise InvalidInputError(f"unknown stage '{stage}': use one of {', '.join(STAGES)}")
+        info = self._insert(session, staged, dataset=dataset, version=version, stage=stage,
+                            parent_ids=list(parent_ids), transform=transform, note=note,
+                            source_uri=source_uri, digests=digests)
+        row, _ = self._resolve(session, info.ref)
+        return info, int(row.id or 0)
+
+    def find_by_sha256(self, session: Session, dataset: str, sha256: str) -> tuple[SnapshotInfo, int] | None:
+        """The newest snapshot of ``dataset`` holding these bytes, with its row id, or None."""
+        info = self._check_existing(session, dataset, None, sha256)
+        if info is None:
+            return None
+        row, _ = self._resolve(session, info.ref)
+        return info, int(row.id or 0)
+
+    def record_digests(self, session: Session, snapshot_id: int, ref: str, digests: Sequence[ExternalDigest]) -> int:
+        """Add the checked digests this snapshot lacks, audited in the caller's transaction; how many."""
+        missing = missing_digests(session, snapshot_id, digests)
+        if missing:
+            write_digests(session, snapshot_id, missing)
+            append_event(session, actor=self._store.actor, action="snapshot.digests", subject=ref,
+                         payload={"digests": [d.to_json() for d in missing]})
+        return len(missing)
+
+    def digests(self, ref: str) -> list[ExternalDigest]:
+        """Digests other tools recorded for this snapshot (DVC's md5), whole snapshot first."""
+        with self._store.db.session() as session:
+            row, _ = self._resolve(session, ref)
+            return digests_of(session, int(row.id or 0))
 
     # -- lookups ------------------------------------------------------------------------
     def get(self, ref: str) -> SnapshotInfo:
@@ -493,9 +560,12 @@ class _Registration:
     """
 
     def __init__(self, store: Store, source: Path, data_format: str, members: list[tuple[str, Path]],
-                 copy: bool, progress: Progress) -> None:
+                 copy: bool, progress: Progress, *, read_path: Path | None = None, also: tuple[str, ...] = ()) -> None:
         self.store = store
         self.source = source
+        self.read_path = read_path or source  # where a single file's bytes are read (a cache copy)
+        self.also = also
+        self.digests: dict[str, dict[str, str]] = {}  # member path ('' for a file) -> {algorithm: hex}
         self.data_format = data_format
         self.members = members
         self.copy = copy
@@ -509,7 +579,7 @@ class _Registration:
         self._manifest: bytes | None = None
 
     def run(self) -> None:
-        files = self.members or [(self.source.name, self.source)]
+        files = self.members or [(self.source.name, self.read_path)]
         total = sum(path.stat().st_size for _, path in files)
         failure: list[BaseException] = []
 
@@ -517,7 +587,8 @@ class _Registration:
 
         def parse() -> None:
             try:
-                self.info = tabular.inspect(self.source, self.data_format, [p for _, p in self.members] or None)
+                self.info = tabular.inspect(self.read_path, self.data_format, [p for _, p in self.members] or None,
+                                            name=self.source.name)
             except BaseException as exc:  # re-raised on the calling thread
                 failure.append(exc)
 
@@ -527,8 +598,11 @@ class _Registration:
         try:
             for relative, path in files:
                 stat = path.stat()
-                digest, size = self._hash_one(path)
+                extra = {name: hashlib.new(name, usedforsecurity=False) for name in self.also}
+                digest, size = self._hash_one(path, list(extra.values()))
                 self.store.hash_cache.put(path, digest, stat)
+                if extra:
+                    self.digests[relative if self.members else ""] = {k: h.hexdigest() for k, h in extra.items()}
                 self.entries.append(ManifestEntry(relative, size, digest))
         except BaseException:
             parser.join()
@@ -550,11 +624,11 @@ class _Registration:
             self.sha256, self.size = self.entries[0].sha256, self.entries[0].size
             self.entries = []  # a single file has no member list
 
-    def _hash_one(self, path: Path) -> tuple[str, int]:
+    def _hash_one(self, path: Path, also: list[Hasher]) -> tuple[str, int]:
         if not self.copy:
-            return hash_file(str(path), self.progress.advance)
+            return hash_file(str(path), self.progress.advance, also=also)
         with open(path, "rb", buffering=0) as handle:
-            context = self.store.objects.stage(handle, self.progress.advance)
+            context = self.store.objects.stage(handle, self.progress.advance, also=also)
             staged = context.__enter__()  # copies and hashes; exited in discard()
         self._contexts.append(context)
         self._stages.append(staged)

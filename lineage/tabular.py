@@ -53,7 +53,21 @@ def detect_format(path: Path) -> str:
     """parquet, csv or parquet-dir; refuses anything else with what is accepted."""
     if path.is_dir():
         return "parquet-dir"
-    suffix = path.suffix.lower()
+    found = sniff_format(path)
+    if found is not None:
+        return found
+    raise InvalidInputError(
+        f"{path} is neither Parquet nor CSV (by name or content): register a .parquet or .csv file, "
+        "or a directory of Parquet files"
+    )
+
+
+def sniff_format(path: Path, name: str | None = None) -> str | None:
+    """parquet or csv by the file's name (``name``, default the path's), else by its content; None if neither.
+
+    ``name`` serves bytes stored under another name, such as a content-addressed cache.
+    """
+    suffix = Path(name or path.name).suffix.lower()
     if suffix in (".parquet", ".pq"):
         return "parquet"
     if suffix in (".csv", ".tsv"):
@@ -61,21 +75,22 @@ def detect_format(path: Path) -> str:
     with open(path, "rb") as handle:
         if handle.read(4) == b"PAR1":
             return "parquet"
-    raise InvalidInputError(
-        f"{path} is neither Parquet nor CSV (by name or content): register a .parquet or .csv file, "
-        "or a directory of Parquet files"
-    )
+    return None
 
 
-def inspect(path: Path, data_format: str, members: list[Path] | None = None) -> TableInfo:
-    """Read the table in batches and describe it; InvalidInputError when it is not readable."""
+def inspect(path: Path, data_format: str, members: list[Path] | None = None, *, name: str | None = None) -> TableInfo:
+    """Read the table in batches and describe it; InvalidInputError when it is not readable.
+
+    ``name``: the file's real name when ``path`` is a copy stored under another (it picks
+    the CSV delimiter: tab for ``.tsv``).
+    """
     import pyarrow as pa
 
     from lineage.fingerprint import Fingerprinter
 
     try:
         if data_format == "csv":
-            table = _read_csv(path)
+            table = _read_csv(path, name)
             fingerprinter = Fingerprinter(table.schema)
             fingerprinter.update(table)
             return _describe(data_format, table.schema, fingerprinter)
@@ -113,11 +128,11 @@ def _describe(data_format: str, schema: pa.Schema, fingerprinter: Fingerprinter)
     )
 
 
-def _read_csv(path: Path) -> pa.Table:
+def _read_csv(path: Path, name: str | None = None) -> pa.Table:
     import pyarrow as pa
     from pyarrow import csv
 
-    parse = csv.ParseOptions(delimiter="\t" if path.suffix.lower() == ".tsv" else ",")
+    parse = csv.ParseOptions(delimiter="\t" if Path(name or path.name).suffix.lower() == ".tsv" else ",")
     table = csv.read_csv(path, parse_options=parse)
     for field in table.schema:
         # Arrow falls back to binary for a column that is not valid UTF-8 text.

@@ -52,6 +52,23 @@ def test_copy_and_hash_writes_identical_bytes_and_reports_progress_summing_to_si
     assert sum(seen) == size
 
 
+@pytest.mark.parametrize("size", SIZES, ids=lambda size: f"{size}B")
+def test_extra_digests_see_exactly_the_bytes_of_the_same_pass(tmp_path: Path, largest: bytes, size: int) -> None:
+    data = largest[:size]
+    source = tmp_path / "source.bin"
+    source.write_bytes(data)
+    md5, sha1 = hashlib.md5(), hashlib.sha1()
+    copy = io.BytesIO()
+    with open(source, "rb", buffering=0) as reader:
+        assert copy_and_hash(reader, copy, also=[md5, sha1]) == (hashlib.sha256(data).hexdigest(), size)
+    assert copy.getvalue() == data
+    assert (md5.hexdigest(), sha1.hexdigest()) == (hashlib.md5(data).hexdigest(), hashlib.sha1(data).hexdigest())
+    only_hashed = hashlib.md5()
+    seen: list[int] = []
+    assert hash_file(str(source), seen.append, also=[only_hashed]) == (hashlib.sha256(data).hexdigest(), size)
+    assert only_hashed.hexdigest() == hashlib.md5(data).hexdigest() and sum(seen) == size
+
+
 class RaisingWriter(io.RawIOBase):
     """A destination that fails after accepting some bytes, as a full disk does."""
 
