@@ -12,7 +12,8 @@ In a bucket (S3 and other fsspec object stores) there is no rename, and the key 
 only known once the last byte is hashed. So the bytes are uploaded to a temporary key
 (``<root>/tmp/<uuid>.part``, a multipart upload that becomes visible only when it
 completes) while they are hashed; publishing is a server-side copy to the final key,
-skipped when that key already exists; the temporary key is then deleted. A copy is
+skipped when that key already exists; the temporary key is then deleted. A blob of at
+most ``SMALL_BLOB`` bytes skips the temporary key: it is hashed in memory and put once. A copy is
 atomic on S3 (the key appears whole or not at all), so a crash at any point leaves
 at worst a temporary object or an unreferenced blob, both collectable by
 ``lineage gc``, and never a partial blob under a digest. The one rewrite left is two
@@ -63,8 +64,6 @@ class StagedBlob:
         return self.store._publish(self.tmp_path, self.sha256)
 
 
-MAX_UPLOAD_PARTS = 9_000
-"""Stay under S3's 10,000-part limit: a large file's upload part grows with its size."""
 SMALL_BLOB = 4 * 2**20
 """Outside the local disk, a blob up to this size is hashed in memory and put once under its key:
 two requests (exists, put) instead of four (upload, exists, copy, delete) for the many small
@@ -90,7 +89,7 @@ class ObjectStore:
             _ = self.fs
 
     def _reaching(self) -> contextlib.AbstractContextManager[None]:
-        return reaching(self.url, self._fs)
+        return reaching(self.url, self.fs)
 
     @property
     def fs(self) -> Any:
@@ -177,12 +176,11 @@ class ObjectStore:
                 progress(len(head))
             yield StagedBlob(self, "", sha256_bytes(head), len(head), data=head)
             return
-        options = self._upload_options(source)
         tmp_path = f"{self.root}/tmp/{uuid.uuid4().hex}.part"
         uploaded = False
         try:
             with self._reaching():
-                handle = self.fs.open(tmp_path, "wb", **options)
+                handle = self.fs.open(tmp_path, "wb")  # parts of the filesystem's block size (s3fs: 50 MiB)
             try:
                 sha256, size = copy_and_hash(_Prefixed(head, source), _StorageWriter(handle, self), progress)
                 with self._reaching():
@@ -197,17 +195,6 @@ class ObjectStore:
         finally:
             if uploaded:
                 self._remove_quietly(tmp_path)
-
-    def _upload_options(self, source: BinaryIO) -> dict[str, Any]:
-        """A part size that keeps a large file under S3's part limit (memory: one part)."""
-        if protocol_of(self.url) not in BUCKET_PROTOCOLS:
-            return {}
-        try:
-            size = os.fstat(source.fileno()).st_size
-        except (AttributeError, OSError, ValueError):
-            return {}
-        default = getattr(self.fs, "default_block_size", None) or 50 * 2**20
-        return {"block_size": max(default, -(-size // MAX_UPLOAD_PARTS))}
 
     def _remove_quietly(self, path: str) -> None:
         """Best-effort delete of a temporary object: one left behind is collected by ``lineage gc``."""
