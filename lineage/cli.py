@@ -362,7 +362,8 @@ def gc(yes: bool, grace: float, as_json: bool) -> None:
         _print_json(result.to_json())
         return
     verb = "removed" if yes else "would remove (pass --yes)"
-    click.echo(f"{result.referenced} blobs referenced; {verb} {len(result.unreferenced)} unreferenced; "
+    click.echo(f"{result.referenced} blobs referenced; {verb} {len(result.unreferenced)} unreferenced "
+               f"and {len(result.stale_temporaries)} left by interrupted writes; "
                f"kept {len(result.kept_young)} younger than {grace:g} s")
     for digest in result.unreferenced:
         click.echo(f"  {digest}")

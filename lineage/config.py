@@ -14,6 +14,7 @@ but on a plain pydantic model: importing pydantic-settings cost every command
 from __future__ import annotations
 
 import getpass
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from lineage.env import DEFAULT_HOME, absolute_home, default_db_url, from_environment
+from lineage.errors import InvalidInputError
 
 
 def _default_user() -> str:
@@ -38,6 +40,7 @@ class Settings(BaseModel):
     home: Path = DEFAULT_HOME
     db_url: str | None = None
     store_url: str | None = None
+    store_options: str | None = None
     user: str = ""
     read_only: bool = False
 
@@ -60,9 +63,37 @@ class Settings(BaseModel):
         return self.store_url or str(self.home / "objects")
 
     @property
+    def resolved_store_options(self) -> dict[str, Any]:
+        """``LINEAGE_STORE_OPTIONS``: JSON storage options handed to the fsspec filesystem.
+
+        Most deployments need none (s3fs reads the endpoint, region and credentials from
+        the standard ``AWS_*`` variables and files); this carries what those cannot, such
+        as ``{"requester_pays": true}`` or another filesystem's options.
+        """
+        return parse_store_options(self.store_options)
+
+    @property
     def actor(self) -> str:
         """Who every write is attributed to."""
         return self.user.strip() or _default_user()
+
+
+def parse_store_options(text: str | None) -> dict[str, Any]:
+    """The storage options in ``text`` (a JSON object), or InvalidInputError saying how to fix it."""
+    if text is None or not text.strip():
+        return {}
+    try:
+        options = json.loads(text)
+    except ValueError as exc:
+        options, problem = None, f"not JSON: {exc}"
+    else:
+        problem = "not a JSON object"
+    if not isinstance(options, dict):
+        raise InvalidInputError(
+            f"LINEAGE_STORE_OPTIONS is {problem}: set it to an object such as "
+            "'{\"requester_pays\": true}', or unset it"
+        )
+    return options
 
 
 def _from_environment() -> dict[str, str]:

@@ -126,15 +126,22 @@ class Database:
         except DBAPIError as exc:
             if _is_missing_table(exc):
                 raise self._not_initialised() from None
+            if _is_permission_denied(exc):
+                raise self._refused(exc) from None
             raise
 
     def _unavailable(self, exc: Exception) -> StoreUnavailableError:
         if _is_missing_table(exc):
             return self._not_initialised()
-        first = str(getattr(exc, "orig", exc)).strip().splitlines()[0] if str(exc) else type(exc).__name__
         return StoreUnavailableError(
-            f"cannot reach the metadata database {redact(self.url)} ({first}): "
+            f"cannot reach the metadata database {redact(self.url)} ({_first_line(exc)}): "
             "check LINEAGE_DB_URL and that the server is running"
+        )
+
+    def _refused(self, exc: Exception) -> ReadOnlyError:
+        return ReadOnlyError(
+            f"the metadata database {redact(self.url)} refused a write ({_first_line(exc)}): "
+            "this account may only read; use a writer's LINEAGE_DB_URL"
         )
 
     def _not_initialised(self) -> SchemaVersionError:
@@ -188,10 +195,25 @@ class Database:
                 upgrade_to_head(connection)
         except OperationalError as exc:
             raise self._unavailable(exc) from None
+        except DBAPIError as exc:
+            if _is_permission_denied(exc):
+                raise self._refused(exc) from None
+            raise
         return before
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _first_line(exc: Exception) -> str:
+    """The driver's own message, first line only (psycopg adds context lines)."""
+    text = str(getattr(exc, "orig", exc)).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _is_permission_denied(exc: Exception) -> bool:
+    """PostgreSQL refused a statement to this role (a read-only account, for example)."""
+    return "permission denied" in str(getattr(exc, "orig", exc)).lower()
 
 
 def _is_missing_table(exc: Exception) -> bool:

@@ -6,7 +6,9 @@ Garbage collection deletes such blobs, never anything reachable from a snapshot
 (its bytes, manifest or member files) or a model version (its artifact and files).
 A blob younger than the grace period is kept whatever its state, because a
 registration running right now may be about to reference it (git's prune window).
-Dry run by default; the deletion is audited.
+Temporary objects of interrupted writes (``tmp/`` under the store root: a killed
+upload to a bucket, a crash before the local link) are removed once older than the
+same grace period. Dry run by default; the deletion is audited.
 """
 
 from __future__ import annotations
@@ -27,10 +29,11 @@ class GcResult:
     unreferenced: list[str] = field(default_factory=list)
     kept_young: list[str] = field(default_factory=list)
     removed: bool = False
+    stale_temporaries: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {"referenced": self.referenced, "unreferenced": self.unreferenced, "kept_young": self.kept_young,
-                "removed": self.removed}
+                "removed": self.removed, "stale_temporaries": self.stale_temporaries}
 
 
 def referenced_blobs(store: Store) -> set[str]:
@@ -58,21 +61,18 @@ def collect(store: Store, *, remove: bool = False, grace_seconds: float = DEFAUL
     for digest in store.objects.iter_keys():
         if digest in keep:
             continue
-        (young if now - _mtime(store, digest) < grace_seconds else old).append(digest)
+        (young if now - store.objects.modified_at(digest) < grace_seconds else old).append(digest)
     old.sort()
     young.sort()
-    if remove and old:
+    temporaries = store.objects.stale_temporaries(older_than=now - grace_seconds)
+    if remove and (old or temporaries):
         keep_now = referenced_blobs(store)  # re-read: a registration may have finished meanwhile
         old = [d for d in old if d not in keep_now]
         with store.db.session(write=True) as session:
             for digest in old:
-                store.objects.fs.rm(store.objects.key_path(digest))
+                store.objects.remove(digest)
+            store.objects.remove_temporaries(temporaries)
             append_event(session, actor=store.actor, action="store.gc", subject=str(store.home),
-                         payload={"removed": old, "grace_seconds": grace_seconds})
-    return GcResult(len(keep), old, young, remove)
-
-
-def _mtime(store: Store, digest: str) -> float:
-    info = store.objects.fs.info(store.objects.key_path(digest))
-    moment = info.get("mtime") or info.get("created") or info.get("LastModified") or 0
-    return moment.timestamp() if hasattr(moment, "timestamp") else float(moment)
+                         payload={"removed": old, "grace_seconds": grace_seconds,
+                                  "stale_temporaries": len(temporaries)})
+    return GcResult(len(keep), old, young, remove, temporaries)

@@ -1,25 +1,41 @@
 """Content-addressed blob storage over fsspec (invariant 1).
 
 A blob's key is the sha256 of its bytes, laid out as ``ab/cdef…`` under the store
-root. Bytes are streamed to a temporary file while being hashed, flushed, fsynced
-and then published under their key without ever replacing an existing key: on a
-local disk by a hard link (atomic, fails if the key exists), elsewhere by a single
-put that is skipped when the key is already present.
+root. Bytes are streamed to a temporary object while being hashed (one read pass,
+a few chunks of memory), then published under their key without ever replacing an
+existing key.
+
+On a local disk the temporary file is flushed and fsynced, then hard-linked to its
+key: atomic, and it fails if the key exists.
+
+In a bucket (S3 and other fsspec object stores) there is no rename, and the key is
+only known once the last byte is hashed. So the bytes are uploaded to a temporary key
+(``<root>/tmp/<uuid>.part``, a multipart upload that becomes visible only when it
+completes) while they are hashed; publishing is a server-side copy to the final key,
+skipped when that key already exists; the temporary key is then deleted. A blob of at
+most ``SMALL_BLOB`` bytes skips the temporary key: it is hashed in memory and put once. A copy is
+atomic on S3 (the key appears whole or not at all), so a crash at any point leaves
+at worst a temporary object or an unreferenced blob, both collectable by
+``lineage gc``, and never a partial blob under a digest. The one rewrite left is two
+writers publishing the same new digest at the same moment: both copies carry the
+bytes that hash to the key, so its content never changes (with bucket versioning,
+such a key holds two identical versions). Staging to a local temporary file and
+uploading after would read the data twice and need local disk as large as the file;
+this way the client reads once and the bucket copies.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import shutil
-import tempfile
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from lineage.errors import NotFoundError, StoreUnavailableError
-from lineage.hashing import Hasher, ProgressCallback, copy_and_hash, hash_stream
+from lineage.hashing import Hasher, ProgressCallback, copy_and_hash, hash_stream, sha256_bytes
+from lineage.objectstore_connect import BUCKET_PROTOCOLS, connect, protocol_of, reaching
 
 
 @dataclass(frozen=True)
@@ -33,37 +49,47 @@ class PutResult:
 
 @dataclass
 class StagedBlob:
-    """Bytes hashed into a temporary file, not yet visible under their key."""
+    """Bytes hashed and held back (a temporary file or object, or memory when small), not yet under their key."""
 
     store: ObjectStore
     tmp_path: str
     sha256: str
     size: int
+    data: bytes | None = None  # a small blob for a bucket, kept in memory: no temporary object
 
     def publish(self) -> bool:
         """Make the blob visible under its key; False when the key already existed."""
+        if self.data is not None:
+            return self.store._publish_small(self.data, self.sha256)
         return self.store._publish(self.tmp_path, self.sha256)
+
+
+SMALL_BLOB = 4 * 2**20
+"""Outside the local disk, a blob up to this size is hashed in memory and put once under its key:
+two requests (exists, put) instead of four (upload, exists, copy, delete) for the many small
+files (manifests, CSVs) a store holds."""
 
 
 class ObjectStore:
     """Blobs keyed by sha256 on any fsspec filesystem (local folder by default)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, options: dict[str, Any] | None = None) -> None:
         self.url = url
+        self.options = dict(options or {})
         self._fs: Any = None
         self._root = ""
 
     def _connect(self) -> None:
         """Open the filesystem on first use, so commands that never touch blobs skip fsspec."""
-        import fsspec
+        self._fs, self._root = connect(self.url, self.options)
 
-        try:
-            self._fs, root = fsspec.core.url_to_fs(self.url)
-        except (ImportError, ValueError, OSError) as exc:
-            raise StoreUnavailableError(
-                f"cannot open object store '{self.url}' ({exc}): check LINEAGE_STORE_URL"
-            ) from None
-        self._root = root.rstrip("/")
+    def check(self) -> None:
+        """Fail now (StoreUnavailableError) when the store cannot be opened or its bucket reached."""
+        if self._plain_local_root() is None:
+            _ = self.fs
+
+    def _reaching(self) -> contextlib.AbstractContextManager[None]:
+        return reaching(self.url, self.fs)
 
     @property
     def fs(self) -> Any:
@@ -111,7 +137,8 @@ class ObjectStore:
     def exists(self, sha256: str) -> bool:
         if self.is_local:
             return os.path.exists(self.key_path(sha256))
-        return self.fs.exists(self.key_path(sha256))
+        with self._reaching():
+            return bool(self.fs.exists(self.key_path(sha256)))
 
     # -- writing --------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -124,18 +151,70 @@ class ObjectStore:
         anything becomes visible in the store: a refused input leaves nothing behind.
         ``also``: more hash objects fed the same bytes in the same pass (DVC's md5).
         """
-        tmp_dir = f"{self.root}/tmp" if self.is_local else tempfile.gettempdir()
+        if not self.is_local:
+            with self._stage_remote(source, progress, also) as staged:
+                yield staged
+            return
+        tmp_dir = f"{self.root}/tmp"
         os.makedirs(tmp_dir, exist_ok=True)
         tmp_path = f"{tmp_dir}/{uuid.uuid4().hex}.part"
         try:
             with open(tmp_path, "wb", buffering=0) as tmp:
-                sha256, size = copy_and_hash(source, tmp, progress, writeback=self.is_local, also=also)
-                if self.is_local:
-                    os.fsync(tmp.fileno())
+                sha256, size = copy_and_hash(source, tmp, progress, writeback=True, also=also)
+                os.fsync(tmp.fileno())
             yield StagedBlob(self, tmp_path, sha256, size)
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp_path)
+
+    @contextlib.contextmanager
+    def _stage_remote(self, source: BinaryIO, progress: ProgressCallback | None,
+                      also: Sequence[Hasher] = ()) -> Iterator[StagedBlob]:
+        """Upload to a temporary key while hashing; the key is deleted whatever happens next.
+
+        A small source is read into memory instead and staged there (see ``SMALL_BLOB``).
+        """
+        head = _read_up_to(source, SMALL_BLOB + 1)
+        if len(head) <= SMALL_BLOB:
+            if progress:
+                progress(len(head))
+            for hasher in also:
+                hasher.update(head)
+            yield StagedBlob(self, "", sha256_bytes(head), len(head), data=head)
+            return
+        tmp_path = f"{self.root}/tmp/{uuid.uuid4().hex}.part"
+        uploaded = False
+        try:
+            with self._reaching():
+                handle = self.fs.open(tmp_path, "wb")  # parts of the filesystem's block size (s3fs: 50 MiB)
+            try:
+                sha256, size = copy_and_hash(_Prefixed(head, source), _StorageWriter(handle, self), progress,
+                                             also=also)
+                with self._reaching():
+                    handle.close()  # completes the upload: the temporary object now exists whole
+            except BaseException as exc:
+                _abandon(handle)
+                if not isinstance(exc, StoreUnavailableError):  # some filesystems show bytes as they arrive
+                    self._remove_quietly(tmp_path)
+                raise
+            uploaded = True
+            yield StagedBlob(self, tmp_path, sha256, size)
+        finally:
+            if uploaded:
+                self._remove_quietly(tmp_path)
+
+    def _remove_quietly(self, path: str) -> None:
+        """Best-effort delete of a temporary object: one left behind is collected by ``lineage gc``."""
+        with contextlib.suppress(Exception):
+            self.fs.rm(path)
+
+    def _publish_small(self, data: bytes, sha256: str) -> bool:
+        final = self.key_path(sha256)
+        with self._reaching():
+            if self.fs.exists(final):
+                return False
+            self.fs.pipe_file(final, data)  # one PUT: the key appears whole or not at all
+        return True
 
     def _publish(self, tmp_path: str, sha256: str) -> bool:
         final = self.key_path(sha256)
@@ -147,10 +226,12 @@ class ObjectStore:
                 return False
             _fsync_dir(os.path.dirname(final))
             return True
-        if self.fs.exists(final):
-            return False
-        self.fs.makedirs(final.rsplit("/", 1)[0], exist_ok=True)
-        self.fs.put_file(tmp_path, final)
+        with self._reaching():
+            if self.fs.exists(final):
+                return False
+            if protocol_of(self.url) not in BUCKET_PROTOCOLS:  # buckets have no folders to make
+                self.fs.makedirs(final.rsplit("/", 1)[0], exist_ok=True)
+            self.fs.copy(tmp_path, final)  # server-side on S3; the key appears whole or not at all
         return True
 
     def put_file(self, path: str, progress: ProgressCallback | None = None) -> PutResult:
@@ -170,7 +251,8 @@ class ObjectStore:
     def open(self, sha256: str) -> Iterator[BinaryIO]:
         """Open a blob for reading; NotFoundError if it is missing."""
         try:
-            handle = self.fs.open(self.key_path(sha256), "rb")
+            with self._reaching():
+                handle = self.fs.open(self.key_path(sha256), "rb")
         except FileNotFoundError:
             raise NotFoundError(
                 f"blob {sha256} is missing from the object store {self.url}: "
@@ -182,7 +264,7 @@ class ObjectStore:
     def verify(self, sha256: str, progress: ProgressCallback | None = None) -> str | None:
         """Re-hash a blob; return a problem description, or None when it is intact."""
         try:
-            with self.open(sha256) as handle:
+            with self.open(sha256) as handle, self._reaching():
                 actual, _ = hash_stream(handle, progress)
         except NotFoundError:
             return f"blob {sha256[:12]} is missing from the object store"
@@ -198,19 +280,115 @@ class ObjectStore:
 
     def iter_keys(self) -> Iterator[str]:
         """Every stored digest (used by garbage collection and audits)."""
-        if not self.fs.exists(self.root):
-            return
-        for path in self.fs.find(self.root):
+        for path in self._find():
             parts = path.rstrip("/").split("/")
             if len(parts) >= 2 and len(parts[-2]) == 2:
                 digest = parts[-2] + parts[-1]
                 if len(digest) == 64:
                     yield digest
 
-    def remove_tmp(self) -> None:
-        """Delete leftovers of interrupted writes (they are never referenced)."""
-        if self.is_local:
-            shutil.rmtree(f"{self.root}/tmp", ignore_errors=True)
+    def _find(self, under: str = "") -> list[str]:
+        """Every object path below the root (or below ``under`` in it); nothing when there is none yet."""
+        folder = f"{self.root}/{under}" if under else self.root
+        with self._reaching():
+            try:
+                return list(self.fs.find(folder))
+            except FileNotFoundError:
+                return []
+
+    def modified_at(self, sha256: str) -> float:
+        """When the blob was last written (POSIX seconds), for garbage collection's grace period."""
+        return self._modified(self.key_path(sha256))
+
+    def _modified(self, path: str) -> float:
+        with self._reaching():
+            info = self.fs.info(path)
+        moment = info.get("mtime") or info.get("LastModified") or info.get("created") or 0
+        return moment.timestamp() if hasattr(moment, "timestamp") else float(moment)
+
+    def remove(self, sha256: str) -> None:
+        """Delete one blob (garbage collection only: nothing referenced is ever removed)."""
+        with self._reaching():
+            self.fs.rm(self.key_path(sha256))
+
+    def stale_temporaries(self, older_than: float) -> list[str]:
+        """Temporary objects of interrupted writes last touched before ``older_than`` (POSIX seconds).
+
+        Young ones may belong to a registration running right now and are left alone.
+        """
+        return sorted(path for path in self._find("tmp") if self._modified(path) < older_than)
+
+    def remove_temporaries(self, paths: list[str]) -> None:
+        """Delete temporary objects listed by ``stale_temporaries`` (already gone is fine)."""
+        for path in paths:
+            with contextlib.suppress(FileNotFoundError), self._reaching():
+                self.fs.rm(path)
+
+
+def _read_up_to(source: BinaryIO, limit: int) -> bytes:
+    """At most ``limit`` bytes from ``source``: fewer only at its end."""
+    buffer = bytearray(limit)
+    view = memoryview(buffer)
+    filled = 0
+    read_into = getattr(source, "readinto", None)
+    while filled < limit:
+        if read_into is not None:
+            got = read_into(view[filled:]) or 0
+        else:
+            chunk = source.read(limit - filled)
+            got = len(chunk)
+            view[filled:filled + got] = chunk
+        if not got:
+            break
+        filled += got
+    view.release()
+    del buffer[filled:]
+    return bytes(buffer)
+
+
+class _Prefixed:
+    """Bytes already read from ``source`` (to size it), then the rest of it: one read pass still."""
+
+    def __init__(self, prefix: bytes, source: BinaryIO) -> None:
+        self._prefix: bytes | None = prefix
+        self._offset = 0
+        self._source = source
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:
+        if self._prefix is not None:
+            taken = self._prefix[self._offset:self._offset + len(buffer)]
+            buffer[:len(taken)] = taken
+            self._offset += len(taken)
+            if self._offset >= len(self._prefix):
+                self._prefix = None  # released: memory stays at a few chunks
+            if taken:
+                return len(taken)
+        read_into = getattr(self._source, "readinto", None)
+        if read_into is not None:
+            return read_into(buffer) or 0
+        chunk = self._source.read(len(buffer))
+        buffer[:len(chunk)] = chunk
+        return len(chunk)
+
+
+class _StorageWriter:
+    """A writable object store file whose failures say which store could not be reached."""
+
+    def __init__(self, handle: Any, store: ObjectStore) -> None:
+        self._handle = handle
+        self._store = store
+
+    def write(self, data: bytes | memoryview) -> int | None:
+        with self._store._reaching():
+            return self._handle.write(data)
+
+
+def _abandon(handle: Any) -> None:
+    """Give up an upload without making its bytes visible (aborts an S3 multipart upload)."""
+    with contextlib.suppress(Exception):
+        handle.discard()
+    with contextlib.suppress(AttributeError, TypeError):
+        handle.closed = True  # closing would complete the upload of what was written so far
 
 
 def _fsync_dir(path: str) -> None:

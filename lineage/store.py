@@ -25,7 +25,7 @@ class Store:
         self.read_only = settings.read_only
         self.actor = settings.actor
         self.db = Database(settings.resolved_db_url, read_only=settings.read_only)
-        self.objects = ObjectStore(settings.resolved_store_url)
+        self.objects = ObjectStore(settings.resolved_store_url, settings.resolved_store_options)
         self.hash_cache = HashCache(self.home / "cache" / "hashes.db")
 
         from lineage.audit_service import AuditService
@@ -55,8 +55,13 @@ class Store:
         settings = _settings(home, overrides)
         if settings.read_only:
             raise ReadOnlyError("this store is read-only (LINEAGE_READ_ONLY is set): unset it to create or upgrade it")
-        settings.home.mkdir(parents=True, exist_ok=True)
         store = cls(settings)
+        # Reach both stores before writing anything (not even the home folder): a wrong
+        # URL then fails with one line naming the database or the object store.
+        if not store.db.is_sqlite:
+            store.db.current_revision()
+        store.objects.check()
+        settings.home.mkdir(parents=True, exist_ok=True)
         before = store.db.upgrade()
         from lineage.audit import append_event
         from lineage.db import SCHEMA_HEAD

@@ -19,10 +19,11 @@ sys.path.insert(0, str(ROOT))  # sample_data and app modules import from the che
 
 from lineage.store import Store  # noqa: E402
 
-pytest_plugins = ["tests.browser"]  # Streamlit server, Chromium and guarded-page fixtures
+pytest_plugins = ["tests.browser", "tests.s3server"]  # Streamlit and Chromium; an S3-compatible server
 PG_URL = os.environ.get("LINEAGE_TEST_PG_URL")
 PG_SKIP_REASON = "LINEAGE_TEST_PG_URL is not set (PostgreSQL tests need it; .ci/run sets it)"
-LINEAGE_ENV = ("LINEAGE_HOME", "LINEAGE_DB_URL", "LINEAGE_STORE_URL", "LINEAGE_USER", "LINEAGE_READ_ONLY")
+LINEAGE_ENV = ("LINEAGE_HOME", "LINEAGE_DB_URL", "LINEAGE_STORE_URL", "LINEAGE_STORE_OPTIONS", "LINEAGE_USER",
+               "LINEAGE_READ_ONLY")
 
 
 @pytest.fixture(autouse=True)
@@ -58,12 +59,18 @@ def pg_url() -> Iterator[str]:
             connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", "postgresql-s3"])
 def backend_env(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """Environment for a store in tmp_path on the parametrised database backend."""
+    """Environment for a store in tmp_path, in each of the two deployments.
+
+    ``sqlite``: one laptop, the database and the blobs in the store home.
+    ``postgresql-s3``: a team, metadata on PostgreSQL (a fresh schema) and blobs in an
+    S3 bucket (moto's server, a fresh versioned bucket), as docs/deploy.md describes.
+    """
     env = {"LINEAGE_HOME": str(tmp_path / "home")}
-    if request.param == "postgresql":
+    if request.param == "postgresql-s3":
         env["LINEAGE_DB_URL"] = request.getfixturevalue("pg_url")
+        env["LINEAGE_STORE_URL"] = request.getfixturevalue("s3_env").url()
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     return env

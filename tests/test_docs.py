@@ -93,3 +93,41 @@ def test_pages_hold_no_sql() -> None:
 def test_linked_docs_exist() -> None:
     for link in re.findall(r"\]\(((?:docs|bench)/[^)#]+)\)", README):
         assert (ROOT / link).exists(), link
+
+
+DEPLOY = (ROOT / "docs" / "deploy.md").read_text()
+
+
+def test_readme_links_the_team_deployment_guide() -> None:
+    assert "(docs/deploy.md)" in README
+
+
+def test_deploy_guide_names_only_real_commands_settings_and_streamlit_flags() -> None:
+    from streamlit import config
+
+    from lineage.config import Settings
+
+    top_level = {name for name in cli_main.commands}
+    named = set(re.findall(r"(?<![\w/.-])lineage ([a-z]+)\b", DEPLOY))
+    assert named and named <= top_level, named - top_level
+    settings = {f"LINEAGE_{name.upper()}" for name in Settings.model_fields}
+    variables = set(re.findall(r"LINEAGE_[A-Z_]+", DEPLOY))
+    assert variables and variables <= settings, variables - settings
+    flags = set(re.findall(r"--((?:server|browser|client)\.\w+)", DEPLOY))
+    assert {"server.maxUploadSize", "server.headless", "browser.gatherUsageStats", "server.address"} <= flags
+    unknown = {flag for flag in flags if flag not in config._config_options_template}
+    assert not unknown, unknown
+
+
+def test_deploy_guide_states_the_shipped_streamlit_config() -> None:
+    """The "shipped value" column matches .streamlit/config.toml, so the guide cannot drift from it."""
+    import tomllib
+
+    shipped = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    rows = re.findall(r"^\| `--(\w+)\.(\w+)` \| `([^`]+)`", DEPLOY, re.M)
+    checked = 0
+    for section, key, value in rows:
+        if key in shipped.get(section, {}):
+            assert str(shipped[section][key]).lower() == value.lower(), (section, key, value)
+            checked += 1
+    assert checked >= 4

@@ -2,25 +2,45 @@
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
+import pytest
 from click.testing import CliRunner
 
 from lineage.cli import main
-from lineage.gc import collect
+from lineage.gc import DEFAULT_GRACE_SECONDS, collect
 from lineage.store import Store
+from tests.blobs import backdate
 from tests.factories import write_csv, write_parquet
 
 
-def _age(store: Store, digest: str, seconds: float) -> None:
-    path = store.objects.key_path(digest)
-    past = time.time() - seconds
-    os.utime(path, (past, past))
+def _orphan_and_young(store: Store, monkeypatch: pytest.MonkeyPatch) -> tuple[str, str]:
+    """Two unreferenced blobs: one older than gc's grace period, one within it.
+
+    A local blob is backdated (its mtime). A bucket stamps LastModified itself, to the
+    second: the young blob is written a second later, and gc's clock is set between the
+    two ages so that exactly one is past the grace period.
+    """
+    orphan = store.objects.put_bytes(b"left behind by a crash").sha256
+    if store.objects.is_local:
+        young = store.objects.put_bytes(b"a registration in flight").sha256
+        backdate(store, orphan, 7200)
+        return orphan, young
+    born = store.objects.modified_at(orphan)
+    while time.time() < born + 1.01:
+        time.sleep(0.05)
+    young = store.objects.put_bytes(b"a registration in flight").sha256
+    young_born = store.objects.modified_at(young)
+    assert young_born > born
+    now = young_born + DEFAULT_GRACE_SECONDS - (young_born - born) / 2
+    monkeypatch.setattr("lineage.gc.time", SimpleNamespace(time=lambda: now))
+    return orphan, young
 
 
-def test_gc_removes_orphans_only_and_keeps_everything_reachable(store: Store, data_dir: Path) -> None:
+def test_gc_removes_orphans_only_and_keeps_everything_reachable(store: Store, data_dir: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     folder = data_dir / "parts"
     folder.mkdir()
     write_parquet(folder / "a.parquet", seed=1)
@@ -30,9 +50,7 @@ def test_gc_removes_orphans_only_and_keeps_everything_reachable(store: Store, da
     artifact = data_dir / "model.bin"
     artifact.write_bytes(b"model bytes")
     store.models.register("m@1.0.0", artifact=artifact, inputs=["csv@1"])
-    orphan = store.objects.put_bytes(b"left behind by a crash").sha256
-    young = store.objects.put_bytes(b"a registration in flight").sha256
-    _age(store, orphan, 7200)
+    orphan, young = _orphan_and_young(store, monkeypatch)
 
     dry = collect(store)
     assert dry.unreferenced == [orphan] and dry.kept_young == [young] and store.objects.exists(orphan)
@@ -47,7 +65,7 @@ def test_gc_removes_orphans_only_and_keeps_everything_reachable(store: Store, da
 
 def test_gc_cli_dry_run_by_default(sqlite_store: Store) -> None:
     orphan = sqlite_store.objects.put_bytes(b"orphan").sha256
-    _age(sqlite_store, orphan, 7200)
+    backdate(sqlite_store, orphan, 7200)
     result = CliRunner().invoke(main, ["gc"])
     assert result.exit_code == 0 and "would remove (pass --yes) 1" in result.output
     assert sqlite_store.objects.exists(orphan)
@@ -59,3 +77,22 @@ def test_gc_refused_when_read_only(sqlite_store: Store, monkeypatch) -> None:  #
     monkeypatch.setenv("LINEAGE_READ_ONLY", "1")
     result = CliRunner().invoke(main, ["gc", "--yes"])
     assert result.exit_code == 2 and "read-only" in result.stderr
+
+
+def test_gc_removes_temporary_objects_left_by_interrupted_writes(store: Store, data_dir: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A killed upload leaves ``tmp/…part`` (in the bucket or on disk): collected once past the grace period."""
+    store.snapshots.add(write_csv(data_dir / "c.csv"), dataset="csv", version="1")
+    leftover = f"{store.objects.root}/tmp/0123abcd.part"
+    store.objects.fs.pipe_file(leftover, b"half an upload")
+    assert collect(store, remove=True).stale_temporaries == []  # young: its upload may still be running
+    assert store.objects.fs.exists(leftover)
+    later = time.time() + DEFAULT_GRACE_SECONDS + 60
+    monkeypatch.setattr("lineage.gc.time", SimpleNamespace(time=lambda: later))
+    dry = collect(store)
+    assert dry.stale_temporaries == [leftover] and dry.unreferenced == [] and store.objects.fs.exists(leftover)
+    collect(store, remove=True)
+    assert not store.objects.fs.exists(leftover)
+    assert all(r.ok for r in store.snapshots.verify())
+    assert store.audit.log(action="store.gc", newest_first=True)[0].payload["stale_temporaries"] == 1
+    assert store.audit.verify_chain().ok

@@ -176,6 +176,7 @@ def _pydantic_settings_reference() -> type:
         home: Path = Path(".lineage")
         db_url: str | None = None
         store_url: str | None = None
+        store_options: str | None = None
         user: str = ""
         read_only: bool = False
 
@@ -190,6 +191,7 @@ def _pydantic_settings_reference() -> type:
 ENVIRONMENTS = [
     ({}, {}),
     ({"LINEAGE_HOME": "/srv/lineage", "LINEAGE_DB_URL": "sqlite:///x.db", "LINEAGE_STORE_URL": "memory://o"}, {}),
+    ({"LINEAGE_STORE_URL": "s3://bucket/objects", "LINEAGE_STORE_OPTIONS": '{"requester_pays": true}'}, {}),
     ({"lineage_home": "~/store", "Lineage_User": " alice "}, {}),
     ({"LINEAGE_HOME": ""}, {}),
     ({"LINEAGE_HOME": "/a"}, {"home": Path("/b"), "db_url": None}),

@@ -14,9 +14,12 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
+from lineage.gc import collect
+from lineage.objectstore import SMALL_BLOB
 from lineage.store import Store
 from lineage.tables import AuditEvent, Snapshot
 from tests.factories import write_csv, write_parquet
+from tests.s3server import S3Bucket
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
@@ -39,33 +42,62 @@ def assert_consistent(store: Store) -> None:
     assert all(result.ok for result in store.snapshots.verify())
 
 
-def test_snapshot_add_killed_at_random_moments_leaves_a_consistent_store(tmp_path: Path) -> None:
-    home = tmp_path / "home"
-    env = dict(os.environ, LINEAGE_HOME=str(home), LINEAGE_USER="killer")
-    Store.init(home).close()
-    data = write_parquet(tmp_path / "big.parquet", rows=150_000)  # a few MB: hashing takes a while
+def _kill_registrations(env: dict[str, str], data: Path, trials: int) -> None:
+    """Register ``data`` ``trials`` times, killing each first attempt at a random moment.
+
+    The store the environment names is checked after every kill, and the rerun must succeed.
+    """
     started = time.monotonic()
     assert _cli(env, "snapshot", "add", str(data), "--dataset", "warmup", "--version", "0").wait() == 0
     full = time.monotonic() - started
     rng = random.Random(2010)
-    for trial in range(20):
+    for trial in range(trials):
         args = ["snapshot", "add", str(data), "--dataset", f"d{trial % 4}", "--version", str(trial)]
         process = _cli(env, *args)
         time.sleep(rng.uniform(0.3 * full, 1.05 * full))
         process.send_signal(signal.SIGKILL)
         process.wait()
-        with Store.open(home) as store:
+        with Store.open() as store:
             assert_consistent(store)
         rerun = _cli(env, *args)
         assert rerun.wait() == 0, rerun.stderr.read().decode() if rerun.stderr else ""
-    with Store.open(home) as store:
+    with Store.open() as store:
         assert_consistent(store)
-        assert len(store.snapshots.list()) == 21
+        assert len(store.snapshots.list()) == trials + 1
+
+
+def test_snapshot_add_killed_at_random_moments_leaves_a_consistent_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LINEAGE_HOME", str(tmp_path / "home"))
+    Store.init().close()
+    data = write_parquet(tmp_path / "big.parquet", rows=150_000)  # a few MB: hashing takes a while
+    _kill_registrations(dict(os.environ, LINEAGE_USER="killer"), data, trials=20)
+
+
+def test_snapshot_add_killed_while_uploading_to_a_bucket_leaves_a_consistent_team_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pg_url: str, s3_env: S3Bucket,
+) -> None:
+    """PostgreSQL + S3: a kill mid-upload, mid-copy or before the row leaves no row without its blob."""
+    for key, value in {"LINEAGE_HOME": str(tmp_path / "home"), "LINEAGE_DB_URL": pg_url,
+                       "LINEAGE_STORE_URL": s3_env.url()}.items():
+        monkeypatch.setenv(key, value)
+    Store.init().close()
+    data = write_parquet(tmp_path / "big.parquet", rows=300_000)  # over SMALL_BLOB: via a temporary key
+    assert data.stat().st_size > SMALL_BLOB
+    _kill_registrations(dict(os.environ, LINEAGE_USER="killer"), data, trials=6)
+    with Store.open() as store:  # what the kills left behind is collectable, and collecting it breaks nothing
+        collect(store, remove=True, grace_seconds=0)
+        assert store.objects.fs.find(f"{store.objects.root}/tmp") == []
+        assert set(store.objects.iter_keys()) == {s.sha256 for s in store.snapshots.list()}
+        assert_consistent(store)
 
 
 WORKER = textwrap.dedent("""
     import sys
-    from lineage.store import Store
+    from lineage.gc import collect
+from lineage.objectstore import SMALL_BLOB
+from lineage.store import Store
     worker, folder = int(sys.argv[1]), sys.argv[2]
     with Store.open() as store:
         for i in range(25):

@@ -20,6 +20,7 @@ from lineage.cli import main
 from lineage.models.reproduce import Check, decide, last_reproduce, reproduce
 from lineage.store import Store
 from tests import _trained_store
+from tests.blobs import delete_blob, flip_byte
 
 trained_home = _trained_store.trained_home  # the shared trained store (fixtures)
 trained = _trained_store.trained
@@ -34,17 +35,6 @@ def git(cwd: Path, *args: str) -> str:
     result = subprocess.run(["git", "-C", str(cwd), "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
                             capture_output=True, text=True, check=True)
     return result.stdout.strip()
-
-
-def blob_path(store: Store, sha256: str) -> Path:
-    return Path(store.objects.key_path(sha256))
-
-
-def flip_byte(path: Path) -> None:
-    path.chmod(0o644)
-    data = bytearray(path.read_bytes())
-    data[len(data) // 2] ^= 0xFF
-    path.write_bytes(bytes(data))
 
 
 @pytest.fixture
@@ -101,7 +91,7 @@ def test_intact_model_is_inputs_verified_and_the_verdict_is_audited(mstore: Stor
 
 def test_a_flipped_byte_in_an_input_blob_is_data_and_names_the_blob(mstore: Store) -> None:
     clean = mstore.snapshots.get("customers_clean@v1.0")
-    flip_byte(blob_path(mstore, clean.sha256))
+    flip_byte(mstore, clean.sha256)
     report = reproduce(mstore, "churn@1.2.0", rerun=True)  # the re-run is skipped: it could not read the bytes
     assert report.verdict == "not-reproducible" and report.first_divergence == "data"
     [detail] = failing(report, "data")
@@ -113,7 +103,7 @@ def test_a_flipped_byte_in_an_input_blob_is_data_and_names_the_blob(mstore: Stor
 
 def test_missing_features_blob_exits_1_naming_the_blob(mstore: Store) -> None:
     features = mstore.snapshots.get(FEATURES_21)
-    blob_path(mstore, features.sha256).unlink()
+    delete_blob(mstore, features.sha256)
     result = CliRunner().invoke(main, ["reproduce", "churn@1.2.0"])
     assert result.exit_code == 1, result.output
     assert "churn@1.2.0: not-reproducible" in result.output
@@ -173,7 +163,7 @@ def test_no_entrypoint_is_code(mstore: Store, tmp_path: Path) -> None:
 
 def test_a_missing_artifact_blob_is_artifact(mstore: Store) -> None:
     info = mstore.models.get("churn@1.2.0")
-    blob_path(mstore, info.artifact["sha256"]).unlink()
+    delete_blob(mstore, info.artifact["sha256"])
     report = reproduce(mstore, "churn@1.2.0")
     assert (report.verdict, report.first_divergence) == ("not-reproducible", "artifact")
     assert info.artifact["sha256"][:12] in failing(report, "artifact")[0]

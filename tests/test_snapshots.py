@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from lineage.errors import (
     NotFoundError,
 )
 from lineage.store import Store
+from tests.blobs import delete_blob, flip_byte
 from tests.factories import write_csv, write_parquet
 
 
@@ -148,12 +148,8 @@ def test_verify_passes_then_reports_flipped_byte_and_deleted_blob(store: Store, 
     a = store.snapshots.add(write_parquet(data_dir / "a.parquet", seed=1), dataset="a", version="1")
     b = store.snapshots.add(write_parquet(data_dir / "b.parquet", seed=2), dataset="b", version="1")
     assert all(r.ok and r.source_status == "unchanged" for r in store.snapshots.verify())
-    blob = Path(store.objects.key_path(a.sha256))
-    data = bytearray(blob.read_bytes())
-    data[100] ^= 0xFF
-    os.chmod(blob, 0o644)
-    blob.write_bytes(bytes(data))
-    Path(store.objects.key_path(b.sha256)).unlink()
+    flip_byte(store, a.sha256, 100)
+    delete_blob(store, b.sha256)
     results = {r.ref: r for r in store.snapshots.verify()}
     assert not results["a@1"].ok and "corrupt" in (results["a@1"].problem or "")
     assert not results["b@1"].ok and "missing" in (results["b@1"].problem or "")
