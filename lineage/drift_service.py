@@ -95,7 +95,9 @@ class DriftService:
     def _data(self, snapshot: SnapshotInfo, streaming: bool) -> Any:
         """The table, or (streaming) the stored Parquet blob's local path for batch-by-batch reading."""
         from lineage.snapshot_data import read_table
+        from lineage.tombstones import require_bytes
 
+        require_bytes(snapshot, "compute drift on")
         if streaming and snapshot.stored and snapshot.format == "parquet" and self._store.objects.is_local:
             return self._store.objects.key_path(snapshot.sha256)
         return read_table(self._store, snapshot)
