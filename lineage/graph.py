@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from sqlalchemy import DateTime, Integer, String, bindparam, text
 from sqlalchemy.engine import Connection
 
+from lineage.audit import format_time
 from lineage.edges import FEATURE_SET_VERSION, SNAPSHOT
 from lineage.graph_refs import MODEL_VERSION, resolve
 
@@ -277,7 +278,7 @@ def _load_nodes(connection: Connection, ids: Mapping[str, set[int]], depths: Map
                 cutoff: datetime | None) -> list[GraphNode]:
     nodes: list[GraphNode] = []
     if ids.get(SNAPSHOT):
-        nodes += _load_snapshots(connection, ids[SNAPSHOT], depths)
+        nodes += _load_snapshots(connection, ids[SNAPSHOT], depths, cutoff)
     if ids.get(FEATURE_SET_VERSION):
         nodes += _load_feature_set_versions(connection, ids[FEATURE_SET_VERSION], depths)
     if ids.get(MODEL_VERSION):
@@ -285,18 +286,28 @@ def _load_nodes(connection: Connection, ids: Mapping[str, set[int]], depths: Map
     return nodes
 
 
-def _load_snapshots(connection: Connection, ids: set[int], depths: Mapping[str, int]) -> list[GraphNode]:
+def _load_snapshots(connection: Connection, ids: set[int], depths: Mapping[str, int],
+                    cutoff: datetime | None) -> list[GraphNode]:
+    """Snapshots with their tombstone (``purged``: at, by, reason) when their bytes were purged (by as_of)."""
+    when = " AND t.purged_at <= :as_of" if cutoff is not None else ""
     statement = _query(
         "SELECT 'snapshot:' || s.id, d.name || '@' || s.version, s.sha256, s.created_at, d.name, s.version, "
-        "s.stage, s.rows, s.note FROM snapshot s JOIN dataset d ON d.id = s.dataset_id "
+        "s.stage, s.rows, s.note, t.purged_at, t.purged_by, t.reason FROM snapshot s "
+        f"JOIN dataset d ON d.id = s.dataset_id LEFT JOIN snapshot_tombstone t ON t.snapshot_id = s.id{when} "
         f"WHERE {_in_ids(connection, 's.id')}",
+        as_of=cutoff is not None,
     )
     utc = _utc_reader(connection)
+    params: dict[str, Any] = {"ids": _ids_param(connection, ids)}
+    if cutoff is not None:
+        params["as_of"] = cutoff
     return [
         GraphNode(node_id, SNAPSHOT, ref, sha256, depths[node_id], utc(created_at), (),
-                  {"dataset": dataset, "version": version, "stage": stage, "rows": rows, "note": note})
-        for node_id, ref, sha256, created_at, dataset, version, stage, rows, note
-        in _tuples(connection, statement, {"ids": _ids_param(connection, ids)})
+                  {"dataset": dataset, "version": version, "stage": stage, "rows": rows, "note": note,
+                   "purged": None if purged_at is None else {"at": format_time(utc(purged_at)), "by": purged_by,
+                                                              "reason": reason}})
+        for node_id, ref, sha256, created_at, dataset, version, stage, rows, note, purged_at, purged_by, reason
+        in _tuples(connection, statement, params)
     ]
 
 
