@@ -109,7 +109,7 @@ def _drift(store: Store, info: ModelVersionInfo) -> dict[str, Any] | None:
     for summary in store.drift.latest_reports(limit=500):
         if summary["reference"] not in inputs:
             continue
-        full = store.drift.get_report(summary["id"]).to_json()
+        full = store.drift.report_document(summary["id"])
         return {
             "report_id": summary["id"], "reference": summary["reference"], "current": summary["current"],
             "created_at": format_time(summary["created_at"]), "created_by": summary["created_by"],
