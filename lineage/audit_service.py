@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from sqlalchemy import func
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
@@ -58,6 +60,53 @@ class AuditService:
                 for e in session.exec(query)
             ]
 
+    def seq_span(self, *, since: datetime | None = None) -> tuple[int, int]:
+        """The first and last seq of the events at or after ``since`` (all events without it); (0, -1) if none."""
+        table = AuditEvent.__table__
+        query = sa_select(func.min(table.c.seq), func.max(table.c.seq))
+        if since is not None:
+            query = query.where(table.c.at >= _naive(since))
+        with self._store.db.session() as session:
+            first, last = session.connection().execute(query).one()
+        return (0, -1) if first is None else (int(first), int(last))
+
+    def pages(
+        self, *, since: datetime | None = None, actions: Sequence[str] | None = None, size: int = CHAIN_BATCH,
+        first: int = 1, last: int | None = None,
+    ) -> Iterator[list[AuditEntry]]:
+        """Events in chain order (only ``actions``; seq from ``first`` to ``last``), pages of up to ``size``.
+
+        Keyset pages (``seq > last``, the primary key): each page is one short query in its
+        own read transaction, so memory stays flat and no transaction is held while the
+        caller works on a page. The action filter is applied to the rows, not in SQL, where
+        it would make the database walk the action index and sort every page again.
+        """
+        table = AuditEvent.__table__
+        query = sa_select(table.c.seq, table.c.at, table.c.actor, table.c.action, table.c.subject,
+                          table.c.payload, table.c.prev_hash, table.c.hash).order_by(table.c.seq).limit(size)
+        if since is not None:
+            query = query.where(table.c.at >= _naive(since))
+        if last is not None:
+            query = query.where(table.c.seq <= last)
+        wanted = None if actions is None else frozenset(actions)  # filtered here: the primary key walk stays
+        done = first - 1
+        while True:
+            with self._store.db.session() as session:
+                result = session.connection().execute(query.where(table.c.seq > done))
+                try:  # the driver's tuples: SQLAlchemy's per-row processing would cost more than the rest
+                    rows = result.cursor.fetchall()
+                finally:
+                    result.close()
+            if not rows:
+                return
+            page = [AuditEntry(seq=seq, at=_utc(at), actor=actor, action=action, subject=subject,
+                               payload=json.loads(payload), prev_hash=prev_hash, hash=digest)
+                    for seq, at, actor, action, subject, payload, prev_hash, digest in rows
+                    if wanted is None or action in wanted]
+            if page:
+                yield page
+            done = rows[-1][0]
+
     def verify_chain(self) -> ChainCheck:
         """Recompute every event's hash and link; name the first broken one.
 
@@ -70,6 +119,12 @@ class AuditService:
                 sa_select(table).order_by(table.c.seq))
             head = session.get(AuditHead, 1)
             return verify_chain(events, head)
+
+
+def _utc(value: datetime | str) -> datetime:
+    """A stored time as aware UTC: PostgreSQL's driver gives a naive datetime, SQLite's the stored text."""
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    return moment.replace(tzinfo=UTC)
 
 
 def _naive(moment: datetime) -> datetime:

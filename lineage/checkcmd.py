@@ -23,9 +23,11 @@ def snapshot_check_commands(objects: ObjectStore, snapshot: SnapshotInfo) -> lis
     """One check per digest the snapshot records: its blob (or manifest) and each member file.
 
     Remote object stores and non-local sources get no command: ``sha256sum`` cannot read
-    them, and ``lineage snapshot verify`` covers them.
+    them, and ``lineage snapshot verify`` covers them. A purged snapshot gets none either.
     """
     commands: list[str] = []
+    if snapshot.purged is not None:
+        return commands  # its bytes were erased on purpose: there is nothing left to check
     if snapshot.stored and objects.is_local:
         commands.append(sha256sum_check(snapshot.sha256, objects.key_path(snapshot.sha256)))
         for member in snapshot.files:

@@ -254,6 +254,9 @@ def snapshot_show(ref: str, as_json: bool) -> None:
     members = sum(1 for d in digests if d.path)
     lines += [(f"{d.algorithm} ({d.origin})", d.digest + (f"  (each of the {members} member files': --json)" if members else ""))
               for d in digests if not d.path]
+    if info.purged is not None:
+        lines.append(("purged", f"bytes {info.purged.describe()} ({info.purged.blobs} blob(s), "
+                                f"{human_size(info.purged.bytes)} erased)"))
     for key, value in lines:
         click.echo(f"{key:<12} {value}")
     click.echo("schema")
@@ -280,7 +283,8 @@ def snapshot_verify(ref: str | None, dataset: str | None, all_: bool, as_json: b
         _print_json([r.to_json() for r in results])
     else:
         _print_table(["REF", "OK", "SOURCE", "PROBLEM"],
-                     [[r.ref, "ok" if r.ok else "FAILED", r.source_status, r.problem or r.source_problem or ""]
+                     [[r.ref, "purged" if r.purged else "ok" if r.ok else "FAILED", r.source_status,
+                       r.problem or r.source_problem or (f"bytes {r.purged.describe()}" if r.purged else "")]
                       for r in results])
     if not all(r.ok for r in results):
         sys.exit(1)
@@ -343,6 +347,10 @@ def audit_verify(chain_only: bool, as_json: bool) -> None:
             click.echo(f"blobs: {len(report.blobs) - len(bad)} of {len(report.blobs)} intact")
             for blob in bad:
                 click.echo(f"  {blob.kind} {blob.ref}: {blob.problem}")
+            if report.purged:
+                click.echo(f"purged on purpose (not checked, not a problem): {len(report.purged)} snapshot(s)")
+            for item in report.purged:
+                click.echo(f"  {item['ref']}: purged on {item['at']} by {item['by']}: {item['reason']}")
     if not report.ok:
         sys.exit(1)
 
@@ -378,6 +386,7 @@ def _register_groups() -> None:
     from lineage.cli_import import import_group
     from lineage.cli_models import model
     from lineage.cli_models_check import diff, reproduce
+    from lineage.cli_purge import purge
     from lineage.cli_report import keys, report
 
     main.add_command(features)
@@ -392,6 +401,7 @@ def _register_groups() -> None:
     main.add_command(keys)
     main.add_command(export)
     main.add_command(import_group)
+    main.add_command(purge)
 
 
 if __name__ == "__main__":  # `python -m lineage.cli`: run the importable module, whose groups register once

@@ -23,16 +23,19 @@ def export() -> None:
 @handles_errors
 def export_openlineage(output: str | None, since: str | None, url: str | None, namespace: str | None) -> None:
     """Snapshot registrations, derivations, materialisations and training runs as OpenLineage RunEvents."""
-    from lineage.openlineage import export_events, post, to_json_line, write_jsonl
+    from lineage.openlineage import export_lines, posting, write_jsonl
 
     moment = _parse_time(since, "--since")
-    events = list(export_events(_open_store(), since=moment, namespace=namespace))
-    if output:
-        count = write_jsonl(events, output)
-        click.echo(f"wrote {count} OpenLineage events to {output}", err=True)
-    elif not url:
-        for event in events:
-            sys.stdout.write(to_json_line(event) + "\n")
+    lines = export_lines(_open_store(), since=moment, namespace=namespace)  # streamed: flat memory
     if url:
-        count = post(events, url)
+        lines = posting(lines, url)
+    if output:
+        count = write_jsonl(lines, output)
+        click.echo(f"wrote {count} OpenLineage events to {output}", err=True)
+    elif url:
+        count = sum(1 for _ in lines)
+    else:
+        for line in lines:
+            sys.stdout.write(line + "\n")
+    if url:
         click.echo(f"posted {count} OpenLineage events to {url}", err=True)

@@ -167,7 +167,7 @@ def model_aliases(name: str, as_of: str | None, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 @handles_errors
 def model_stale(as_json: bool) -> None:
-    """Model versions whose feature code changed since training, or whose training data changed on disk."""
+    """Model versions whose feature code changed since training, whose training data changed on disk, or whose data was purged."""
     warnings = _open_store().models.staleness()
     if as_json:
         _print_json(warnings)

@@ -65,7 +65,7 @@ def reproduce(ref: str, rerun: bool, workdir: str | None, timeout: float, as_jso
 def _print_report(report) -> None:  # type: ignore[no-untyped-def]
     from lineage.models.reproduce import summarise_environment
 
-    click.echo(f"{report.ref}: {report.verdict}")
+    click.echo(f"{report.ref}: {report.summary}")
     if report.first_divergence:
         click.echo(f"first divergence: {report.first_divergence}: {report.divergence_detail()}")
     _print_table(["CHECK", "OK", "DETAIL"], [

@@ -95,7 +95,9 @@ class DriftService:
     def _data(self, snapshot: SnapshotInfo, streaming: bool) -> Any:
         """The table, or (streaming) the stored Parquet blob's local path for batch-by-batch reading."""
         from lineage.snapshot_data import read_table
+        from lineage.tombstones import require_bytes
 
+        require_bytes(snapshot, "compute drift on")
         if streaming and snapshot.stored and snapshot.format == "parquet" and self._store.objects.is_local:
             return self._store.objects.key_path(snapshot.sha256)
         return read_table(self._store, snapshot)
@@ -147,11 +149,19 @@ class DriftService:
     def get_report(self, report_id: int) -> DriftReport:
         from lineage.drift import DriftReport
 
+        return DriftReport.from_json(self.report_document(report_id))
+
+    def report_document(self, report_id: int) -> dict[str, Any]:
+        """A saved report's JSON as stored (``DriftReport.to_json()``), without loading the statistics stack.
+
+        Readers that only show a saved report (the reproducibility report) use this: importing
+        ``lineage.drift`` pulls in scipy and pyarrow, seconds of start-up for a JSON read.
+        """
         with self._store.db.session() as session:
             row = session.get(DriftReportRow, report_id)
             if row is None:
                 raise NotFoundError(f"no drift report {report_id}: list them with `lineage drift --help`")
-            return DriftReport.from_json(json.loads(row.report))
+            return json.loads(row.report)
 
     # -- helpers ------------------------------------------------------------------------------
     def _snapshot_id(self, snapshot: SnapshotInfo, session: Any = None) -> int:

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lineage.audit import format_time
 from lineage.naming import STAGES  # noqa: F401 - re-exported: the stages belong to the entities
+
+if TYPE_CHECKING:
+    from lineage.tombstones import Tombstone
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,7 @@ class SnapshotInfo:
     created_by: str
     created: bool = False  # True only on the call that registered it
     files: list[dict[str, Any]] = field(default_factory=list)
+    purged: Tombstone | None = None  # set once `lineage purge` erased its bytes
 
     @property
     def ref(self) -> str:
@@ -67,6 +71,7 @@ class SnapshotInfo:
             "created_by": self.created_by,
             "created": self.created,
             "files": self.files,
+            "purged": self.purged.to_json() if self.purged is not None else None,
         }
 
 
@@ -79,6 +84,7 @@ class VerifyResult:
     problem: str | None
     source_status: str  # unchanged | changed | missing | not-local | computed
     source_problem: str | None = None
+    purged: Tombstone | None = None  # bytes erased on purpose: ok, nothing left to re-hash
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -87,6 +93,7 @@ class VerifyResult:
             "problem": self.problem,
             "source_status": self.source_status,
             "source_problem": self.source_problem,
+            "purged": self.purged.to_json() if self.purged is not None else None,
         }
 
 

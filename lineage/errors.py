@@ -54,6 +54,10 @@ class IntegrityError(LineageError):
     """Stored bytes do not match their recorded hash."""
 
 
+class PurgedError(LineageError):
+    """A snapshot's bytes were erased on purpose (``lineage purge``): they cannot be read."""
+
+
 class SchemaViolationError(LineageError):
     """Data does not satisfy a feature-set schema contract."""
 

@@ -4,6 +4,7 @@ A registration stores its blobs before it inserts its rows, so a crash between t
 two leaves an unreferenced blob behind; the store stays consistent, only bigger.
 Garbage collection deletes such blobs, never anything reachable from a snapshot
 (its bytes, manifest or member files) or a model version (its artifact and files).
+Blobs left behind by an interrupted ``lineage purge`` are unreferenced too.
 A blob younger than the grace period is kept whatever its state, because a
 registration running right now may be about to reference it (git's prune window).
 Temporary objects of interrupted writes (``tmp/`` under the store root: a killed
@@ -37,9 +38,17 @@ class GcResult:
 
 
 def referenced_blobs(store: Store) -> set[str]:
-    """Every digest a snapshot or model version points at."""
+    """Every digest a snapshot or model version points at.
+
+    A purged snapshot points at nothing: its bytes were erased on purpose, so a blob of
+    it that is still present (a purge interrupted before it deleted everything) is
+    collectable unless another snapshot or a model version shares it. gc finishes such
+    a purge; it never recreates anything.
+    """
     keep: set[str] = set()
     for snapshot in store.snapshots.list():
+        if snapshot.purged is not None:
+            continue
         if snapshot.stored or snapshot.format == "parquet-dir":
             keep.add(snapshot.sha256)
         keep.update(member["sha256"] for member in snapshot.files)

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from sqlalchemy import DateTime, Integer, String, bindparam, text
 from sqlalchemy.engine import Connection
 
+from lineage.audit import format_time
 from lineage.edges import FEATURE_SET_VERSION, SNAPSHOT
 from lineage.graph_refs import MODEL_VERSION, resolve
 
@@ -188,12 +189,14 @@ def _build(root: str, direction: str, rows: list[tuple[Any, ...]], utc: Callable
         edges = [e for e in edges if e.parent in depths and e.child in depths]
     nodes = [
         GraphNode(node_id, SNAPSHOT, ref, c, depth, utc(created_at), (),
-                  {"dataset": a, "version": b, "stage": d, "rows": number, "note": e})
-        for _, a, b, c, d, e, node_id, ref, _, number, created_at in snapshots
+                  {"dataset": a, "version": b, "stage": d, "rows": number, "note": e,
+                   "purged": None if purged_at is None else
+                   {"at": format_time(utc(purged_at)), "by": purged_by, "reason": reason}})
+        for _, a, b, c, d, e, node_id, ref, _, number, created_at, purged_at, purged_by, reason in snapshots
         if (depth := depths.get(node_id)) is not None
     ]
     by_version: dict[int, tuple[GraphNode, list[tuple[int, str, str]]]] = {}
-    for _, a, b, c, d, e, _, _, row_id, number, created_at in feature_sets:
+    for _, a, b, c, d, e, _, _, row_id, number, created_at, *_ in feature_sets:
         entry = by_version.get(row_id)
         if entry is None:
             node_id = f"{FEATURE_SET_VERSION}:{row_id}"
@@ -213,7 +216,7 @@ def _build(root: str, direction: str, rows: list[tuple[Any, ...]], utc: Callable
         first.setdefault(row[8], row)
         if row[7] is not None:
             held.setdefault(row[8], []).append(row[7])
-    for _, name, version, sha256, kind, artifact_name, metrics, _, row_id, size, created_at in first.values():
+    for _, name, version, sha256, kind, artifact_name, metrics, _, row_id, size, created_at, *_ in first.values():
         node_id = f"{MODEL_VERSION}:{row_id}"
         if node_id in depths:
             nodes.append(GraphNode(
@@ -336,17 +339,19 @@ def walk_sql(direction: str, *, as_of: bool = False) -> str:
 # -- SQL: walk and node details in one statement -----------------------------------------------
 _EDGE, _SNAPSHOT, _FEATURE_SET_VERSION, _MODEL_VERSION = 0, 1, 2, 3
 _NULLS = "CAST(NULL AS TEXT)"
+_NO_TOMBSTONE = "CAST(NULL AS TIMESTAMP), CAST(NULL AS TEXT), CAST(NULL AS TEXT)"
 
 
 def graph_sql(direction: str, *, as_of: bool = False) -> str:
     """The walk (``walk_sql``) and every reached node's details as one statement of tagged rows.
 
     One statement is one consistent read on both backends and keeps the node ids in the
-    database: they never travel to Python and back. Every row has the same eleven
-    columns ``(tag, a…g, row_id, number, created_at)``:
+    database: they never travel to Python and back. Every row has the same fourteen
+    columns ``(tag, a…g, row_id, number, created_at, purged_at, purged_by, reason)``:
 
     * tag 0, an edge: parent id, child id, relation, transform;
-    * tag 1, a snapshot: dataset, version, sha256, stage, note; ``number`` its rows;
+    * tag 1, a snapshot: dataset, version, sha256, stage, note, node id, ref; ``number`` its
+      rows; the last three its tombstone when its bytes were purged (by ``as_of``);
     * tag 2, a feature-set version, once per feature: name, version, set hash,
       feature, code hash; ``number`` the feature's position;
     * tag 3, a model version, once per alias it holds: name, version, artifact sha256,
@@ -354,19 +359,21 @@ def graph_sql(direction: str, *, as_of: bool = False) -> str:
     """
     cte, join = _reached_cte(direction, as_of)
     held_when = " AND b.at <= :alias_as_of" if as_of else ""
+    purged_when = " AND t.purged_at <= :alias_as_of" if as_of else ""
     return (
         f"{cte}"
         f"SELECT {_EDGE}, {_EDGE_COLUMNS}, {_NULLS}, {_NULLS}, {_NULLS},\n"
-        f"  CAST(NULL AS INTEGER), CAST(NULL AS BIGINT), CAST(NULL AS TIMESTAMP) FROM reached r {join}\n"
+        f"  CAST(NULL AS INTEGER), CAST(NULL AS BIGINT), CAST(NULL AS TIMESTAMP), {_NO_TOMBSTONE} FROM reached r {join}\n"
         f"UNION ALL SELECT {_SNAPSHOT}, d.name, s.version, s.sha256, s.stage, s.note, '{SNAPSHOT}:' || s.id,\n"
-        "  d.name || '@' || s.version, s.id, s.rows, s.created_at\n"
-        f"  FROM reached n JOIN snapshot s ON s.id = n.id JOIN dataset d ON d.id = s.dataset_id WHERE n.kind = '{SNAPSHOT}'\n"
+        "  d.name || '@' || s.version, s.id, s.rows, s.created_at, t.purged_at, t.purged_by, t.reason\n"
+        "  FROM reached n JOIN snapshot s ON s.id = n.id JOIN dataset d ON d.id = s.dataset_id\n"
+        f"  LEFT JOIN snapshot_tombstone t ON t.snapshot_id = s.id{purged_when} WHERE n.kind = '{SNAPSHOT}'\n"
         f"UNION ALL SELECT {_FEATURE_SET_VERSION}, f.name, v.version, v.set_hash, c.name, c.code_hash, {_NULLS}, {_NULLS},\n"
-        "  v.id, c.position, v.created_at\n"
+        f"  v.id, c.position, v.created_at, {_NO_TOMBSTONE}\n"
         "  FROM reached n JOIN feature_set_version v ON v.id = n.id JOIN feature_set f ON f.id = v.feature_set_id\n"
         f"  LEFT JOIN feature_code c ON c.version_id = v.id WHERE n.kind = '{FEATURE_SET_VERSION}'\n"
         f"UNION ALL SELECT {_MODEL_VERSION}, m.name, v.version, v.artifact_sha256, v.artifact_kind, v.artifact_name,\n"
-        "  v.metrics, a.alias, v.id, v.artifact_size, v.created_at\n"
+        f"  v.metrics, a.alias, v.id, v.artifact_size, v.created_at, {_NO_TOMBSTONE}\n"
         "  FROM reached n JOIN model_version v ON v.id = n.id JOIN model m ON m.id = v.model_id\n"
         "  LEFT JOIN alias_event a ON a.model_version_id = v.id AND a.id = (SELECT MAX(b.id) FROM alias_event b\n"
         f"    WHERE b.model_id = a.model_id AND b.alias = a.alias{held_when})\n"

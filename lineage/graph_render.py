@@ -26,6 +26,7 @@ FILL = {  # one colour per snapshot stage, feature set and model
     FEATURE_SET_VERSION: "#cfe2f3",
     MODEL_VERSION: "#d9d2e9",
 }
+PURGED_FILL = "#ffffff"  # a purged snapshot is drawn hollow: its bytes are gone, its record stays
 SHAPE = {SNAPSHOT: "cylinder", FEATURE_SET_VERSION: "component", MODEL_VERSION: "box3d"}
 KIND_LABEL = {SNAPSHOT: "snapshot", FEATURE_SET_VERSION: "feature set", MODEL_VERSION: "model"}
 
@@ -70,6 +71,9 @@ def node_label(node: GraphNode) -> str:
     lines = [node.ref, f"{what} {node.sha256[:SHORT]}"]
     if node.aliases:
         lines.append("[" + ", ".join(node.aliases) + "]")
+    purged = node.details.get("purged")
+    if purged:
+        lines.append(f"purged {str(purged['at'])[:10]}")
     return "\n".join(lines)
 
 
@@ -86,9 +90,13 @@ def graph_dot(graph: LineageGraph) -> str:
     ]
     for node in graph.nodes:
         fill = FILL.get(node.stage if node.kind == SNAPSHOT else node.kind, "#eeeeee")
+        purged = node.details.get("purged")
         attributes = [f"label={dot_string(node_label(node))}", f"shape={SHAPE.get(node.kind, 'box')}",
-                      f'fillcolor="{fill}"']
+                      f'fillcolor="{PURGED_FILL if purged else fill}"']
         note = str(node.details.get("note") or "")
+        if purged:  # bytes erased on purpose: dashed outline, the reason as tooltip
+            attributes.append('style="rounded,filled,dashed"')
+            note = f"bytes purged on {purged['at']} by {purged['by']}: {purged['reason']}" + (f"\n{note}" if note else "")
         if note:
             attributes.append(f"tooltip={dot_string(note)}")
         if node.id == graph.root:
@@ -113,6 +121,9 @@ def describe(node: GraphNode) -> str:
     text = f"{node.ref}  {what}  {hash_name} {node.sha256[:SHORT]}"
     if node.aliases:
         text += "  [" + ", ".join(node.aliases) + "]"
+    purged = node.details.get("purged")
+    if purged:
+        text += f"  [purged {purged['at']} by {purged['by']}: {purged['reason']}]"
     return text
 
 

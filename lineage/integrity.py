@@ -2,7 +2,8 @@
 
 The audit chain proves no recorded event was edited, removed, inserted or reordered;
 re-hashing every stored blob (snapshots, their member files and manifests, model
-artifacts) proves the bytes the events point at are still the bytes recorded. Each
+artifacts) proves the bytes the events point at are still the bytes recorded. Snapshots
+whose bytes were purged on purpose are listed as purged, never as missing. Each
 completed check is itself recorded (``store.verify``), so the dashboard can show when
 the store was last verified and with what result.
 """
@@ -17,6 +18,7 @@ from lineage.progress import NO_PROGRESS, Progress
 
 if TYPE_CHECKING:
     from lineage.audit import ChainCheck
+    from lineage.entities import SnapshotInfo
     from lineage.store import Store
 
 
@@ -38,6 +40,7 @@ class IntegrityReport:
     blobs: list[BlobCheck] = field(default_factory=list)
     blobs_checked: bool = True
     at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    purged: list[dict[str, Any]] = field(default_factory=list)  # snapshots whose bytes were erased on purpose
 
     @property
     def ok(self) -> bool:
@@ -52,14 +55,17 @@ class IntegrityReport:
             "first_broken_seq": self.chain.first_broken_seq, "problem": self.chain.problem,
             "blobs_checked": self.blobs_checked, "blob_count": len(self.blobs),
             "blob_problems": [b.to_json() for b in self.blobs if not b.ok],
+            "purged": self.purged,
         }
 
 
 def verify_store(store: Store, *, blobs: bool = True, progress: Progress = NO_PROGRESS) -> IntegrityReport:
     """Recompute the chain, re-hash every stored blob, and record the result (unless read-only)."""
     chain = store.audit.verify_chain()
-    checks = _blob_checks(store, progress) if blobs else []
-    report = IntegrityReport(chain, checks, blobs)
+    snapshots = store.snapshots.list()
+    checks = _blob_checks(store, [s for s in snapshots if s.purged is None], progress) if blobs else []
+    purged = [{"ref": s.ref, "sha256": s.sha256, **s.purged.to_json()} for s in snapshots if s.purged is not None]
+    report = IntegrityReport(chain, checks, blobs, purged=purged)
     if not store.read_only:
         from lineage.audit import append_event
 
@@ -68,6 +74,7 @@ def verify_store(store: Store, *, blobs: bool = True, progress: Progress = NO_PR
                 "ok": report.ok, "chain_ok": chain.ok, "events": chain.events, "head_hash": chain.head_hash,
                 "first_broken_seq": chain.first_broken_seq, "blobs_checked": blobs, "blob_count": len(checks),
                 "blob_problems": [b.to_json() for b in checks if not b.ok],
+                "purged": len(purged),
             })
     return report
 
@@ -81,11 +88,15 @@ def last_verification(store: Store) -> dict[str, Any] | None:
     return {"at": event.at, "actor": event.actor, **event.payload}
 
 
-def _blob_checks(store: Store, progress: Progress) -> list[BlobCheck]:
-    snapshots = [s for s in store.snapshots.list() if s.stored]
+def _blob_checks(store: Store, live: list[SnapshotInfo], progress: Progress) -> list[BlobCheck]:
+    """Re-hash the blobs of every snapshot that is not purged and of every model version.
+
+    A purged snapshot's bytes are gone on purpose (``lineage purge``): it is reported as
+    purged, not as missing. A blob it shared with another record is checked for that one.
+    """
     models = store.models.list()
     targets: list[tuple[str, str, str, int]] = []
-    for snapshot in snapshots:
+    for snapshot in (s for s in live if s.stored):
         targets.append(("snapshot", snapshot.ref, snapshot.sha256, snapshot.size_bytes))
         targets += [("snapshot", f"{snapshot.ref}:{f['path']}", f["sha256"], f["size_bytes"]) for f in snapshot.files]
     for model in models:

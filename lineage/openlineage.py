@@ -23,19 +23,26 @@ carry their own ``_producer`` and ``_schemaURL``; its JSON schema is
 
 from __future__ import annotations
 
-import contextlib
-import json
-import urllib.request
+import hashlib
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lineage.errors import LineageError, NotFoundError
+from lineage.errors import LineageError
+from lineage.openlineage_io import (  # noqa: F401 - the export's public writing API lives there
+    encode_spliced,
+    placeholder,
+    post,
+    posting,
+    to_json_line,
+    write_jsonl,
+)
 
 if TYPE_CHECKING:
-    from lineage.entities import AuditEntry, SnapshotInfo
+    from lineage.entities import AuditEntry
+    from lineage.openlineage_lookup import FeatureSetFacts
     from lineage.store import Store
 
 PRODUCER = "https://github.com/lineage/lineage"
@@ -57,7 +64,12 @@ ML_FACET_SCHEMA_URL = f"{CUSTOM_SCHEMA_BASE}#/$defs/LineageMLRunFacet"
 SNAPSHOT_FACET_SCHEMA_URL = f"{CUSTOM_SCHEMA_BASE}#/$defs/LineageSnapshotDatasetFacet"
 SNAPSHOT_JOB = "lineage.snapshot.add"
 EXPORTED_ACTIONS = ("snapshot.add", "model.register", "run.failed")
+PAGE_SIZE = 5_000  # audit events read per query
+SHARED_DATASETS = 20_000  # serialised datasets kept by export_lines (bounded memory)
+MODEL_PAYLOAD_KEYS = frozenset({"inputs", "code", "feature_set", "artifact_sha256", "seed", "run_id",
+                                "model_version", "data_snapshot_id", "data_hash", "feature_set_version"})
 _RUN_NAMESPACE = uuid.UUID("6f0f3c2e-4f7a-5b8e-9a51-1c0de1a9e000")
+_RUN_NAMESPACE_BYTES = _RUN_NAMESPACE.bytes
 
 LINEAGE_ML_FACET_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -125,53 +137,58 @@ def default_namespace(store: Store) -> str:
 
 
 def run_id(entry: AuditEntry) -> str:
-    """Deterministic: the same audit event always exports under the same run id."""
-    return str(uuid.uuid5(_RUN_NAMESPACE, entry.hash))
+    """Deterministic: the same audit event always exports under the same run id.
+
+    ``str(uuid.uuid5(_RUN_NAMESPACE, entry.hash))``, computed without building UUID objects
+    (an export makes one per event): sha1 of namespace and name, version 5, RFC 4122 variant.
+    """
+    raw = bytearray(hashlib.sha1(_RUN_NAMESPACE_BYTES + entry.hash.encode("utf-8")).digest()[:16])
+    raw[6] = (raw[6] & 0x0F) | 0x50
+    raw[8] = (raw[8] & 0x3F) | 0x80
+    text = raw.hex()
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
 def export_events(store: Store, *, since: datetime | None = None, namespace: str | None = None) -> Iterator[dict[str, Any]]:
-    """OpenLineage RunEvents (plain dicts) for every exported audit event, in chain order."""
+    """OpenLineage RunEvents (plain dicts) for every exported audit event, in chain order.
+
+    Streams: the log is read a page at a time and the snapshots a page names are loaded
+    in one batch, so a 100k-event store exports with a few hundred queries and flat memory.
+    """
     builder = _Builder(store, namespace or default_namespace(store))
-    for entry in store.audit.log(since=since):
-        if entry.action in EXPORTED_ACTIONS:
+    for _, event in _events(builder, since):
+        yield event
+
+
+def export_lines(store: Store, *, since: datetime | None = None, namespace: str | None = None,
+                 workers: int | None = None) -> Iterator[str]:
+    """The same events as JSON lines (``to_json_line``), faster: each snapshot's dataset is serialised once.
+
+    A long log is exported in contiguous slices on ``workers`` processes (default: the
+    cores, at most 4) and streamed in order; see ``lineage/openlineage_slices.py``.
+    """
+    from lineage.openlineage_slices import sliced_lines
+
+    return sliced_lines(store, since=since, namespace=namespace or default_namespace(store), workers=workers)
+
+
+def slice_lines(store: Store, *, since: datetime | None, namespace: str, first: int = 1,
+                last: int | None = None) -> Iterator[str]:
+    """The JSON lines of the events with seq from ``first`` to ``last``, in one process."""
+    builder = _Builder(store, namespace, share=True)
+    for _, event in _events(builder, since, first, last):
+        yield builder.line(event)
+
+
+def _events(builder: _Builder, since: datetime | None, first: int = 1,
+            last: int | None = None) -> Iterator[tuple[AuditEntry, dict[str, Any]]]:
+    for page in builder.store.audit.pages(since=since, actions=EXPORTED_ACTIONS, size=PAGE_SIZE, first=first,
+                                          last=last):
+        builder.prefetch(page)
+        for entry in page:
             event = builder.event(entry)
             if event is not None:
-                yield event
-
-
-def write_jsonl(events: Iterable[dict[str, Any]], path: str | Path) -> int:
-    """Write one event per line (UTF-8), atomically; return how many."""
-    target = Path(path)
-    tmp = target.with_name(target.name + ".tmp")
-    count = 0
-    with tmp.open("w", encoding="utf-8") as handle:
-        for event in events:
-            handle.write(to_json_line(event) + "\n")
-            count += 1
-    tmp.replace(target)
-    return count
-
-
-def to_json_line(event: dict[str, Any]) -> str:
-    return json.dumps(event, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-
-
-def post(events: Iterable[dict[str, Any]], url: str, *, api_key: str | None = None, timeout: float = 30.0) -> int:
-    """POST each event to an OpenLineage HTTP endpoint (e.g. ``http://marquez:5000/api/v1/lineage``)."""
-    headers = {"Content-Type": "application/json"}
-    if api_key:
-        headers["Authorization"] = f"Bearer {api_key}"
-    count = 0
-    for event in events:
-        request = urllib.request.Request(url, data=to_json_line(event).encode("utf-8"), headers=headers,
-                                         method="POST")
-        try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - user-given URL
-                response.read()
-        except OSError as exc:  # URLError and HTTPError are OSErrors
-            raise LineageError(f"could not POST OpenLineage event {count + 1} to {url}: {exc}") from exc
-        count += 1
-    return count
+                yield entry, event
 
 
 def _time(moment: datetime) -> str:
@@ -187,18 +204,27 @@ def _job_type(job_type: str) -> dict[str, Any]:
 
 
 class _Builder:
-    def __init__(self, store: Store, namespace: str) -> None:
+    """Builds each RunEvent; with ``share`` (JSON lines only) a snapshot's dataset is built and serialised once."""
+
+    def __init__(self, store: Store, namespace: str, *, share: bool = False) -> None:
+        from lineage.openlineage_lookup import ExportLookup
+
         self.store = store
         self.namespace = namespace
-        self._snapshots: dict[str, SnapshotInfo | None] = {}
+        self.lookup = ExportLookup(store)
+        self._share = share
+        self._datasets: dict[str, tuple[dict[str, Any], str]] = {}  # ref -> (dataset, its JSON), share mode
+        self._schemas: dict[int, tuple[list[Any], dict[str, Any], str]] = {}  # id(fields) -> (fields, facet, JSON)
 
-    def snapshot(self, ref: str) -> SnapshotInfo | None:
-        if ref not in self._snapshots:
-            try:
-                self._snapshots[ref] = self.store.snapshots.get(ref)
-            except NotFoundError:
-                self._snapshots[ref] = None
-        return self._snapshots[ref]
+    def prefetch(self, page: list[AuditEntry]) -> None:
+        self.lookup.prefetch(page)
+        if len(self._datasets) > SHARED_DATASETS:
+            self._datasets.clear()
+        if len(self._schemas) > SHARED_DATASETS:
+            self._schemas.clear()
+
+    def feature_set(self, ref: str) -> FeatureSetFacts | None:
+        return self.lookup.feature_set(ref)
 
     def event(self, entry: AuditEntry) -> dict[str, Any] | None:
         if entry.action == "snapshot.add":
@@ -221,13 +247,15 @@ class _Builder:
         }
 
     def _dataset(self, ref: str, sha256: str = "") -> dict[str, Any]:
-        info = self.snapshot(ref)
+        """The dataset of a snapshot ref: the same for every event once the snapshot is found."""
+        shared = self._datasets.get(ref) if self._share else None
+        if shared is not None:
+            return shared[0]
+        info = self.lookup.snapshot(ref)
         name = ref.partition("@")[0]
         facets: dict[str, Any] = {}
         if info is not None:
-            facets["schema"] = _facet("schema", fields=[
-                {"name": column["name"], "type": column["type"], "ordinal_position": position}
-                for position, column in enumerate(info.schema, start=1)])
+            facets["schema"] = self._schema_facet(info.schema)
             sha256 = info.sha256
         if sha256:
             facets["version"] = _facet("version", datasetVersion=sha256)
@@ -237,7 +265,48 @@ class _Builder:
                 "version": info.version, "stage": info.stage, "sha256": info.sha256, "rows": info.rows,
                 "format": info.format, "fingerprint": info.fingerprint,
             }
-        return {"namespace": self.namespace, "name": name, "facets": facets}
+        dataset = {"namespace": self.namespace, "name": name, "facets": facets}
+        if self._share and info is not None:
+            self._datasets[ref] = (dataset, self._dataset_text(dataset))
+        return dataset
+
+    def _schema_facet(self, fields: list[dict[str, str]]) -> dict[str, Any]:
+        """The schema facet; in share mode built and serialised once per distinct schema (same list object)."""
+        shared = self._schemas.get(id(fields)) if self._share else None
+        if shared is not None and shared[0] is fields:
+            return shared[1]
+        facet = _facet("schema", fields=[{"name": column["name"], "type": column["type"], "ordinal_position": position}
+                                         for position, column in enumerate(fields, start=1)])
+        if self._share:
+            self._schemas[id(fields)] = (fields, facet, to_json_line(facet))  # the list is kept: its id stays its
+        return facet
+
+    def _dataset_text(self, dataset: dict[str, Any]) -> str:
+        """``to_json_line(dataset)``, with the schema facet's JSON spliced in when it is a shared one."""
+        schema = dataset["facets"].get("schema")
+        shared = self._schemas.get(id(schema["fields"])) if schema is not None else None
+        if shared is None or shared[1] is not schema:
+            return to_json_line(dataset)
+        return encode_spliced({**dataset, "facets": {**dataset["facets"], "schema": placeholder(0)}}, [shared[2]])
+
+    def line(self, event: dict[str, Any]) -> str:
+        """``to_json_line(event)``, byte for byte, with each dataset's JSON spliced in (share mode)."""
+        fragments: list[str] = []
+
+        def spliced(datasets: list[dict[str, Any]]) -> list[str]:
+            marks = []
+            for dataset in datasets:
+                marks.append(placeholder(len(fragments)))
+                fragments.append(self._dataset_json(dataset))
+            return marks
+
+        return encode_spliced({**event, "inputs": spliced(event["inputs"]), "outputs": spliced(event["outputs"])},
+                               fragments)
+
+    def _dataset_json(self, dataset: dict[str, Any]) -> str:
+        snapshot = dataset["facets"].get(SNAPSHOT_FACET)
+        shared = self._datasets.get(snapshot["ref"]) if snapshot is not None else None
+        return shared[1] if shared is not None and shared[0] is dataset else self._dataset_text(dataset)
 
     def _snapshot_event(self, entry: AuditEntry) -> dict[str, Any]:
         payload = entry.payload
@@ -258,8 +327,8 @@ class _Builder:
             if location:
                 job_facets["sourceCodeLocation"] = location
             lineage = self._column_lineage(output, inputs, feature_ref)
-            if lineage:
-                output["facets"]["columnLineage"] = lineage
+            if lineage:  # a new dict: the plain dataset may be shared by other events
+                output = {**output, "facets": {**output["facets"], "columnLineage": lineage}}
         elif parents or transform:
             job_name = transform or SNAPSHOT_JOB
             job_facets["jobType"] = _job_type("DERIVATION")
@@ -273,18 +342,15 @@ class _Builder:
         return self._base(entry, "COMPLETE", job, run_facets, inputs, [output])
 
     def _feature_code_location(self, feature_ref: str) -> dict[str, Any] | None:
-        try:
-            info = self.store.features.get(feature_ref)
-        except LineageError:
-            return None
-        return _code_location(info.git_commit, info.module_path)
+        info = self.feature_set(feature_ref)
+        return None if info is None else _code_location(info.git_commit, info.module_path)
 
     def _column_lineage(self, output: dict[str, Any], inputs: list[dict[str, Any]], feature_ref: str) -> dict | None:
         """Known only for the entity and timestamp columns a materialisation copies from its source (and sorts by)."""
-        try:
-            schema = self.store.features.get(feature_ref).schema
-        except LineageError:
+        info = self.feature_set(feature_ref)
+        if info is None:
             return None
+        schema = info.schema
         carried = [c for c in (schema.get("entity"), schema.get("timestamp")) if c]
         out_fields = {f["name"] for f in output["facets"].get("schema", {}).get("fields", [])}
         fields: dict[str, Any] = {}
@@ -316,32 +382,17 @@ class _Builder:
         if feature_ref:
             name, _, version = feature_ref.partition("@")
             feature: dict[str, Any] = {"name": name, "version": version, "ref": feature_ref}
-            with contextlib.suppress(LineageError):
-                feature["setHash"] = self.store.features.get(feature_ref).set_hash
+            info = self.feature_set(feature_ref)
+            if info is not None:
+                feature["setHash"] = info.set_hash
             facet["featureSet"] = feature
         if linkage is not None:
             facet["linkage"] = linkage
         return facet
 
     def _model_event(self, entry: AuditEntry) -> dict[str, Any]:
-        payload = entry.payload
         name, _, version = entry.subject.partition("@")
-        try:
-            info = self.store.models.get(entry.subject)
-            inputs = [i.to_json() for i in info.inputs]
-            code = info.code
-            feature_ref = info.feature_set
-            linkage = info.linkage_record()
-            artifact_sha = str(info.artifact.get("sha256") or "")
-            native_run, seed = info.run_id, info.seed
-        except LineageError:
-            inputs = list(payload.get("inputs") or [])
-            code = dict(payload.get("code") or {})
-            feature_ref = str(payload.get("feature_set") or "")
-            linkage = {k: payload.get(k) for k in ("model_version", "data_snapshot_id", "data_hash",
-                                                   "feature_set_version")}
-            artifact_sha = str(payload.get("artifact_sha256") or "")
-            native_run, seed = str(payload.get("run_id") or ""), payload.get("seed")
+        inputs, code, feature_ref, linkage, artifact_sha, native_run, seed = self._model_record(entry)
         model = {"name": name, "version": version, "ref": entry.subject, "artifactSha256": artifact_sha,
                  "runId": native_run or "", "seed": seed,
                  "entrypoint": str(code.get("entrypoint") or "")}
@@ -357,6 +408,26 @@ class _Builder:
                                                linkage=linkage)}
         datasets = [self._dataset(str(i["ref"]), str(i.get("sha256") or "")) for i in inputs]
         return self._base(entry, "COMPLETE", job, run_facets, datasets, [output])
+
+    def _model_record(self, entry: AuditEntry) -> tuple[list[dict[str, Any]], dict[str, Any], str, dict[str, Any],
+                                                        str, str, Any]:
+        """Inputs, code, feature-set ref, linkage, artifact sha256, run id and seed of a registration.
+
+        Model versions are immutable, so the registration event holds the record; the store
+        is read only for an event that lacks a field (written by an older release).
+        """
+        payload = entry.payload
+        if not payload.keys() >= MODEL_PAYLOAD_KEYS:
+            try:
+                info = self.store.models.get(entry.subject)
+            except LineageError:
+                pass
+            else:
+                return ([i.to_json() for i in info.inputs], info.code, info.feature_set, info.linkage_record(),
+                        str(info.artifact.get("sha256") or ""), info.run_id, info.seed)
+        linkage = {k: payload.get(k) for k in ("model_version", "data_snapshot_id", "data_hash", "feature_set_version")}
+        return (list(payload.get("inputs") or []), dict(payload.get("code") or {}), str(payload.get("feature_set") or ""),
+                linkage, str(payload.get("artifact_sha256") or ""), str(payload.get("run_id") or ""), payload.get("seed"))
 
     def _failed_event(self, entry: AuditEntry) -> dict[str, Any]:
         payload = entry.payload

@@ -23,6 +23,9 @@ def read_table(store: Store, snapshot: SnapshotInfo, columns: list[str] | None =
     """The snapshot's rows as one Arrow table (directory snapshots: members in manifest order)."""
     import pyarrow as pa
 
+    from lineage.tombstones import require_bytes
+
+    require_bytes(snapshot)
     if not snapshot.stored:
         return _read_unstored(snapshot, columns)
     if snapshot.format == "parquet-dir":

@@ -401,6 +401,9 @@ class SnapshotService:
             )
         import json
 
+        from lineage.tombstones import load_tombstones
+
+        tombstones = load_tombstones(session, ids)
         infos = []
         for row in rows:
             schema_doc = json.loads(row.arrow_schema)
@@ -413,7 +416,7 @@ class SnapshotService:
                 parents=[ref for ref, _ in links], transform=next((t for _, t in links if t), ""),
                 source_uri=row.source_uri, stored=row.stored, note=row.note,
                 created_at=row.created_at.replace(tzinfo=UTC), created_by=row.created_by,
-                created=created, files=files.get(row.id, []),
+                created=created, files=files.get(row.id, []), purged=tombstones.get(row.id),
             ))
         return infos
 
@@ -434,6 +437,8 @@ class SnapshotService:
             progress.finish()
 
     def _verify_one(self, snapshot: SnapshotInfo, progress: Progress) -> VerifyResult:
+        if snapshot.purged is not None:
+            return self._verify_purged(snapshot, progress)
         objects = self._store.objects
         problems: list[str] = []
         if snapshot.stored or snapshot.format == "parquet-dir":
@@ -452,6 +457,15 @@ class SnapshotService:
             ref=snapshot.ref, ok=not problems, problem="; ".join(problems) or None,
             source_status=source_status, source_problem=source_problem,
         )
+
+    def _verify_purged(self, snapshot: SnapshotInfo, progress: Progress) -> VerifyResult:
+        """Erased on purpose: ok with nothing to re-hash; say so if the original source still holds the bytes."""
+        source_status, source_problem = self._check_source(snapshot, progress)
+        if source_status == "unchanged":
+            source_problem = (f"{snapshot.source_uri} still holds the purged bytes: delete it too if the "
+                              "erasure covers the original")
+        return VerifyResult(ref=snapshot.ref, ok=True, problem=None, source_status=source_status,
+                            source_problem=source_problem, purged=snapshot.purged)
 
     @staticmethod
     def _check_source(snapshot: SnapshotInfo, progress: Progress) -> tuple[str, str | None]:
@@ -491,7 +505,10 @@ class SnapshotService:
         The bytes are verified against the recorded sha256 while they are written to a
         temporary name, which replaces the destination only when they match.
         """
+        from lineage.tombstones import require_bytes
+
         snapshot = self.get(ref)
+        require_bytes(snapshot, "check out")
         target = Path(destination).expanduser().absolute()
         if target.exists() and not force:
             raise DestinationExistsError(f"{target} already exists: choose another destination or pass --force")

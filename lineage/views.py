@@ -77,6 +77,9 @@ def snapshot_detail(store: Store, snapshot: SnapshotInfo) -> dict[str, Any]:
         ("note", snapshot.note or "—"),
         ("created", f"{snapshot.created_at:%Y-%m-%d %H:%M:%S} UTC by {snapshot.created_by}"),
     ]
+    if snapshot.purged is not None:
+        facts.append(("purged", f"{snapshot.purged.at:%Y-%m-%d %H:%M:%S} UTC by {snapshot.purged.by}: "
+                                f"{snapshot.purged.reason}"))
     return {
         "facts": pd.DataFrame(facts, columns=["field", "value"]),
         "schema": pd.DataFrame(snapshot.schema, columns=["name", "type"]),
@@ -86,7 +89,18 @@ def snapshot_detail(store: Store, snapshot: SnapshotInfo) -> dict[str, Any]:
             columns=["path", "size", "sha256"],
         ),
         "check_commands": snapshot_check_commands(store.objects, snapshot),
+        "purged": purged_notice(snapshot),
     }
+
+
+def purged_notice(snapshot: SnapshotInfo) -> str | None:
+    """The notice a purged snapshot's page shows instead of its verify and check actions; None if intact."""
+    tombstone = snapshot.purged
+    if tombstone is None:
+        return None
+    return (f"Bytes purged on {tombstone.at:%Y-%m-%d %H:%M:%S} UTC by {tombstone.by}: {tombstone.reason}. "
+            f"{tombstone.blobs} blob(s), {human_size(tombstone.bytes)} erased; the hashes, lineage and audit "
+            "trail remain. Models built from it are no longer reproducible.")
 
 
 def verify_rows(results: list[VerifyResult]) -> pd.DataFrame:
@@ -260,9 +274,14 @@ def graph_node_rows(graph: Any) -> pd.DataFrame:
 
     return pd.DataFrame(
         [{"id": n.id, "kind": n.kind, "ref": n.ref, "stage": n.stage, "sha256": short_hash(n.sha256),
-          "depth": n.depth, "aliases": ", ".join(n.aliases), "created_at": n.created_at} for n in graph.nodes],
-        columns=["id", "kind", "ref", "stage", "sha256", "depth", "aliases", "created_at"],
+          "depth": n.depth, "aliases": ", ".join(n.aliases), "created_at": n.created_at,
+          "purged": _purged_cell(n.details.get("purged"))} for n in graph.nodes],
+        columns=["id", "kind", "ref", "stage", "sha256", "depth", "aliases", "created_at", "purged"],
     )
+
+
+def _purged_cell(purged: dict[str, Any] | None) -> str:
+    return f"{purged['at'][:10]} by {purged['by']}: {purged['reason']}" if purged else ""
 
 
 def model_refs(store: Store) -> list[str]:
@@ -303,8 +322,12 @@ def warnings(store: Store, limit: int = 50) -> list[str]:
     """Stale models, snapshots whose source changed on disk, and saved drift reports that drifted."""
     from lineage.models.staleness import source_change
 
-    lines = [f"{w['model']} is stale: {w['detail']}" for w in store.models.staleness() if w["kind"] == "feature_code_changed"]
+    stale = store.models.staleness()
+    lines = [f"{w['model']} is stale: {w['detail']}" for w in stale if w["kind"] == "feature_code_changed"]
+    lines += [f"{w['model']}: {w['detail']}" for w in stale if w["kind"] == "input_purged"]
     for snapshot in store.snapshots.list(newest_first=True, limit=500):
+        if snapshot.purged is not None:
+            continue  # erased on purpose; its dependent models are listed above
         problem = source_change(store, snapshot)
         if problem is not None:
             lines.append(f"source of {snapshot.ref} changed: {problem} (the stored snapshot is intact)")

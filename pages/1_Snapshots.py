@@ -81,6 +81,8 @@ if snapshot is None:
 
 detail = views.snapshot_detail(opened, snapshot)
 st.header(snapshot.ref)
+if detail["purged"]:
+    st.warning(detail["purged"], icon=":material/delete_forever:")
 st.dataframe(detail["facts"], hide_index=True, width="stretch", height="content",
              column_config={"field": st.column_config.TextColumn(width="small"),
                             "value": st.column_config.TextColumn(width="large")})
@@ -93,6 +95,8 @@ if detail["check_commands"]:
     st.markdown("**Check the bytes yourself** (prints `OK` for each; exits non-zero on a mismatch)")
     st.code("\n".join(detail["check_commands"]), language="bash", wrap_lines=True)
 
+if detail["purged"]:
+    st.stop()  # no bytes left: nothing to verify or check
 if st.button("Verify now", key="verify", help="Re-read the stored bytes and the original source"):
     results = call(lambda: opened.snapshots.verify(snapshot.ref, progress=StreamlitProgress()))
     if results is not None:

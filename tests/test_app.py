@@ -148,6 +148,23 @@ def test_verify_button_reports_a_tampered_blob(demo_env: dict[str, str]) -> None
     assert "customers_clean@v1.0" in at.error[0].value
 
 
+def test_a_purged_snapshot_shows_the_notice_and_no_verify_or_check_actions(demo_env: dict[str, str]) -> None:
+    from lineage.purge import purge
+
+    with Store.open() as opened:
+        purge(opened, "customers_raw@2026_03_01", reason="erasure request #17", yes=True)
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.query_params["ref"] = "customers_raw@2026_03_01"
+    at.run()
+    at.switch_page(SNAPSHOTS_PAGE).run()
+    assert not at.exception
+    notice = at.warning[0].value
+    assert "Bytes purged on" in notice and "erasure request #17" in notice and "tester" in notice
+    assert not [b for b in at.button if b.key == "verify"] and not at.code
+    facts = at.dataframe[1].value
+    assert "purged" in list(facts["field"])
+
+
 def test_unknown_ref_in_the_url_is_one_error_line(demo_env: dict[str, str]) -> None:
     at = AppTest.from_file(APP, default_timeout=30)
     at.query_params["ref"] = "nope@v9"

@@ -385,3 +385,67 @@ def test_post_to_a_dead_endpoint_is_a_clean_error(events: list[dict[str, Any]]) 
 def test_write_jsonl_counts(events: list[dict[str, Any]], tmp_path: Path) -> None:
     assert write_jsonl(iter(events), tmp_path / "x.jsonl") == len(events)
     assert not (tmp_path / "x.jsonl.tmp").exists()
+
+
+# -- the fast path: JSON lines, slices, batched reads -------------------------------------------
+def test_export_lines_are_byte_for_byte_the_events_lines(events: list[dict[str, Any]], demo_store: Store) -> None:
+    from lineage.openlineage import export_lines, to_json_line
+
+    assert list(export_lines(demo_store, workers=1)) == [to_json_line(e) for e in events]
+
+
+def test_sliced_export_on_several_processes_equals_the_serial_one(
+        demo_store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    import lineage.openlineage_slices as slices
+    from lineage.openlineage import export_lines
+
+    serial = list(export_lines(demo_store, workers=1))
+    monkeypatch.setattr(slices, "MIN_SLICE", 5)  # the demo log is short: force three slices
+    first, last = demo_store.audit.seq_span()
+    assert (last - first + 1) // 5 >= 3
+    assert list(export_lines(demo_store, workers=3)) == serial
+    cut = demo_store.audit.log()[len(demo_store.audit.log()) // 2].at
+    assert list(export_lines(demo_store, workers=3, since=cut)) == list(export_lines(demo_store, workers=1, since=cut))
+
+
+def test_run_ids_are_uuid5_of_the_event_hash(demo_store: Store) -> None:
+    import uuid
+
+    from lineage.openlineage import _RUN_NAMESPACE, run_id
+
+    for entry in demo_store.audit.log():
+        assert run_id(entry) == str(uuid.uuid5(_RUN_NAMESPACE, entry.hash))
+
+
+def test_audit_pages_cover_the_log_in_order_with_bounds_and_action_filter(demo_store: Store) -> None:
+    everything = demo_store.audit.log()
+    pages = list(demo_store.audit.pages(size=7))
+    assert all(len(page) <= 7 for page in pages) and [e for page in pages for e in page] == everything
+    first, last = demo_store.audit.seq_span()
+    assert (first, last) == (everything[0].seq, everything[-1].seq)
+    middle = [e for page in demo_store.audit.pages(size=3, first=5, last=12) for e in page]
+    assert [e.seq for e in middle] == list(range(5, 13))
+    adds = [e for page in demo_store.audit.pages(actions=["snapshot.add"], size=4) for e in page]
+    assert adds == [e for e in everything if e.action == "snapshot.add"]
+    assert demo_store.audit.seq_span(since=everything[-1].at + timedelta(seconds=1)) == (0, -1)
+
+
+def test_cli_writes_a_file_and_posts_in_one_pass(
+        events: list[dict[str, Any]], demo_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        endpoint: tuple[str, list[tuple[str, str, bytes]]]) -> None:
+    monkeypatch.setenv("LINEAGE_HOME", str(demo_home))
+    url, received = endpoint
+    target = tmp_path / "events.jsonl"
+    result = CliRunner().invoke(cli_main, ["export", "openlineage", "-o", str(target), "--url", url])
+    assert result.exit_code == 0, result.output
+    lines = target.read_text(encoding="utf-8").splitlines()
+    assert [r[2].decode("utf-8") for r in received] == lines and len(lines) == len(events)
+
+
+def test_a_failed_post_leaves_no_partial_file(demo_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LINEAGE_HOME", str(demo_home))
+    target = tmp_path / "events.jsonl"
+    result = CliRunner().invoke(cli_main, ["export", "openlineage", "-o", str(target), "--url",
+                                           "http://127.0.0.1:9/api/v1/lineage"])
+    assert result.exit_code == 2 and "could not POST" in result.output
+    assert not target.exists() and not (tmp_path / "events.jsonl.tmp").exists()

@@ -28,7 +28,8 @@ trained = _trained_store.trained
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_data"
 FEATURES_21 = "customer_features_values@2.1.0-customers_clean-v1.0"
-REPORT_KEYS = {"ref", "verdict", "first_divergence", "checks", "environment_diff", "rerun", "at"}
+REPORT_KEYS = {"ref", "verdict", "summary", "purged_inputs", "first_divergence", "checks", "environment_diff", "rerun",
+               "at"}
 
 
 def git(cwd: Path, *args: str) -> str:

@@ -9,6 +9,10 @@ as the divergence only when a re-run diverges. With ``rerun=True`` the recorded 
 runs again in a clean folder (see rerun.py) and its artifact hash and metrics are
 compared with the recorded ones.
 
+A model built (directly, or through derived snapshots and materialisations) from a snapshot
+whose bytes were purged (``lineage purge``) is ``not-reproducible: input purged``: its data
+check fails naming the purged snapshot, its tombstone time, actor and reason.
+
 Every reproduction is recorded as an audited ``model.reproduce`` event (unless the store
 is read-only), so reports can show the last verdict and when it was reached.
 """
@@ -19,7 +23,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,11 +36,13 @@ from lineage.models.rerun import rerun as run_again
 
 if TYPE_CHECKING:
     from lineage.entities import ModelVersionInfo
+    from lineage.graph import LineageGraph
     from lineage.store import Store
 
 ACTION = "model.reproduce"
 REPRODUCIBLE, METRICS_MATCH, INPUTS_VERIFIED, NOT_REPRODUCIBLE = (
     "reproducible", "metrics-match", "inputs-verified", "not-reproducible")
+INPUT_PURGED = "input purged"
 DIVERGENCE_ORDER = ("data", "features", "code", "artifact")  # then environment, training (from the re-run)
 
 
@@ -63,10 +69,16 @@ class ReproduceReport:
     environment_diff: dict[str, Any]
     rerun: dict[str, Any] | None
     at: datetime
+    purged_inputs: list[dict[str, Any]] = field(default_factory=list)  # purged snapshots it was built from
 
     @property
     def ok(self) -> bool:
         return self.verdict != NOT_REPRODUCIBLE
+
+    @property
+    def summary(self) -> str:
+        """The verdict, with its cause when the data it was built from was purged on purpose."""
+        return f"{self.verdict}: {INPUT_PURGED}" if self.purged_inputs and not self.ok else self.verdict
 
     def divergence_detail(self) -> str:
         """Why the first divergence is one (the failing check, or what the re-run showed)."""
@@ -88,6 +100,8 @@ class ReproduceReport:
         return {
             "ref": self.ref,
             "verdict": self.verdict,
+            "summary": self.summary,
+            "purged_inputs": self.purged_inputs,
             "first_divergence": self.first_divergence,
             "checks": [check.to_json() for check in self.checks],
             "environment_diff": self.environment_diff,
@@ -106,7 +120,8 @@ def reproduce(store: Store, ref: str, *, rerun: bool = False, workdir: str | Pat
     info = store.models.get(ref)
     folder = _empty_folder(workdir) if rerun and workdir is not None else None
     code_ok, why = commit_exists(str(info.code.get("workdir") or ""), str(info.code.get("git_commit") or ""))
-    checks = [*check_data(store, info), check_features(store, info), check_code(info, code_ok, why),
+    purged = purged_upstream(store, info)
+    checks = [*check_data(store, info, purged), check_features(store, info), check_code(info, code_ok, why),
               check_artifact(store, info)]
     env_diff = environment.diff(info.environment, environment.capture())
     checks.append(Check("environment", environment.is_empty(env_diff),
@@ -115,12 +130,15 @@ def reproduce(store: Store, ref: str, *, rerun: bool = False, workdir: str | Pat
                              f"{summarise_environment(env_diff)}"))
     rerun_section = None
     if rerun:
-        if any(c.name == "data" and not c.ok for c in checks):
+        if purged:
+            rerun_section = skipped(info, f"{INPUT_PURGED} ({', '.join(p['ref'] for p in purged)}): the data it was "
+                                          "built from no longer exists")
+        elif any(c.name == "data" and not c.ok for c in checks):
             rerun_section = skipped(info, "the input data does not verify, so a re-run cannot read the recorded bytes")
         else:
             rerun_section = _rerun_in(store, info, folder, timeout, code_ok)
     verdict, first = decide(checks, rerun_section)
-    report = ReproduceReport(info.ref, verdict, first, checks, env_diff, rerun_section, datetime.now(UTC))
+    report = ReproduceReport(info.ref, verdict, first, checks, env_diff, rerun_section, datetime.now(UTC), purged)
     _record(store, report, info)
     return report
 
@@ -151,15 +169,34 @@ def last_reproduce(store: Store, ref: str) -> dict[str, Any] | None:
     event = events[0]
     return {"ref": info.ref, "verdict": event.payload.get("verdict"),
             "first_divergence": event.payload.get("first_divergence"), "rerun": event.payload.get("rerun"),
+            "purged_inputs": event.payload.get("purged_inputs", []),
             "at": format_time(event.at), "actor": event.actor, "seq": event.seq}
 
 
 # -- checks --------------------------------------------------------------------------------
-def check_data(store: Store, info: ModelVersionInfo) -> list[Check]:
-    """Each input is still registered under the recorded bytes, and those bytes verify."""
+def purged_upstream(store: Store, info: ModelVersionInfo) -> list[dict[str, Any]]:
+    """Every purged snapshot ``info`` was built from: its inputs and, through trace, what they came from."""
+    from lineage.graph import trace
+
+    return purged_in(trace(store, info.ref))
+
+
+def purged_in(graph: LineageGraph) -> list[dict[str, Any]]:
+    """The purged snapshots of a trace: ref, stage, sha256 and the tombstone's at, by and reason (pure)."""
+    return [{"ref": node.ref, "stage": node.stage, "sha256": node.sha256, **node.details["purged"]}
+            for node in graph.nodes if node.kind == "snapshot" and node.details.get("purged")]
+
+
+def check_data(store: Store, info: ModelVersionInfo, purged: list[dict[str, Any]] | None = None) -> list[Check]:
+    """Each input is still registered under the recorded bytes, and those bytes verify.
+
+    ``purged`` (from ``purged_upstream``) fails the check too: an input, or a snapshot an
+    input was derived from, whose bytes were erased on purpose cannot feed a rebuild.
+    """
     if not info.inputs:
         return [Check("data", False, f"{info.ref} records no input snapshots, so its data cannot be verified")]
     checks = []
+    purged_by_ref = {p["ref"]: p for p in purged or []}
     for item in info.inputs:
         label = f"{item.ref} ({item.role}, sha256 {item.sha256})"
         snapshot = store.snapshots.find(item.ref)
@@ -169,12 +206,20 @@ def check_data(store: Store, info: ModelVersionInfo) -> list[Check]:
         if snapshot.sha256 != item.sha256:
             checks.append(Check("data", False, f"{label} now names sha256 {snapshot.sha256}"))
             continue
+        if snapshot.purged is not None:
+            purged_by_ref.pop(snapshot.ref, None)
+            checks.append(Check("data", False, f"{label}: {INPUT_PURGED}: bytes {snapshot.purged.describe()}"))
+            continue
         result = store.snapshots.verify(item.ref)[0]
         if result.ok:
             checks.append(Check("data", True, f"{label}: stored bytes verified"))
         else:
             checks.append(Check("data", False, f"{label}: {result.problem}: restore the blob from a backup or "
                                                "register the same file again"))
+    for upstream in purged_by_ref.values():
+        checks.append(Check("data", False, f"{upstream['ref']} ({upstream['stage']}, upstream of the inputs): "
+                                           f"{INPUT_PURGED}: bytes purged on {upstream['at']} by {upstream['by']}: "
+                                           f"{upstream['reason']}; the inputs can no longer be rebuilt from it"))
     return checks
 
 
@@ -290,6 +335,7 @@ def _record(store: Store, report: ReproduceReport, info: ModelVersionInfo) -> No
         "environment_differs": not environment.is_empty(report.environment_diff),
         "artifact_sha256": info.artifact.get("sha256"),
         "rerun_artifact_sha256": (run.get("artifact_sha256") or {}).get("rerun"),
+        **({"purged_inputs": [p["ref"] for p in report.purged_inputs]} if report.purged_inputs else {}),
     }
     with store.db.session(write=True) as session:
         append_event(session, actor=store.actor, action=ACTION, subject=report.ref, payload=payload)

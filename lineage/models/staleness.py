@@ -5,6 +5,8 @@ version of the model's feature set has other code for a feature the model uses),
 training data overwritten on disk (an aliased model's input snapshot's source path no
 longer holds the recorded bytes). Both are warnings: the stored snapshots still hold
 the exact bytes, so the model stays reproducible, but serving or retraining may not.
+A third is not: a model built from a snapshot whose bytes were purged (``lineage purge``)
+is no longer reproducible.
 """
 
 from __future__ import annotations
@@ -42,6 +44,28 @@ def stale_models(store: Store) -> list[dict[str, Any]]:
         warnings.extend(_feature_warnings(model, versions_by_set))
         if model.aliases:
             warnings.extend(_source_warnings(store, model))
+    return warnings + purge_warnings(store)
+
+
+def purge_warnings(store: Store) -> list[dict[str, Any]]:
+    """Model versions built (directly or through derived data) from a snapshot whose bytes were purged.
+
+    One impact walk per purged snapshot, not one trace per model: purges are rare.
+    """
+    from lineage.graph import impact
+    from lineage.tombstones import purged_snapshots
+
+    with store.db.session() as session:
+        purged = purged_snapshots(session)
+    warnings = []
+    for ref, tombstone in purged:
+        for node in impact(store, ref).nodes:
+            if node.kind == "model_version":
+                warnings.append({
+                    "model": node.ref, "aliases": list(node.aliases), "kind": "input_purged", "snapshot": ref,
+                    "detail": f"built from {ref}, whose bytes were {tombstone.describe()}: "
+                              "not-reproducible: input purged",
+                })
     return warnings
 
 
@@ -70,6 +94,8 @@ def _source_warnings(store: Store, model: ModelVersionInfo) -> list[dict[str, An
     warnings = []
     for item in model.inputs:
         snapshot = store.snapshots.get(item.ref)
+        if snapshot.purged is not None:
+            continue  # reported by purge_warnings: there are no stored bytes to compare the source with
         problem = source_change(store, snapshot)
         if problem is not None:
             warnings.append({

@@ -25,7 +25,7 @@ REPORT_FORMAT = "lineage.reproducibility-report/1"
 def build_report(store: Store, ref: str, *, now: datetime | None = None) -> dict[str, Any]:
     """The reproducibility report of ``ref`` (model@version or model@alias)."""
     from lineage.graph import trace
-    from lineage.models.reproduce import last_reproduce
+    from lineage.models.reproduce import last_reproduce, purged_in
 
     info = store.models.get(ref)
     graph = trace(store, info.ref)
@@ -48,6 +48,7 @@ def build_report(store: Store, ref: str, *, now: datetime | None = None) -> dict
         "params": info.params,
         "environment": info.environment,
         "reproduce": last_reproduce(store, info.ref),
+        "purged_inputs": purged_in(graph),  # non-empty: not reproducible now, whatever the last verdict said
         "drift": _drift(store, info),
         "aliases": _aliases(store, info),
         "audit": {"head_hash": chain.head_hash, "events": chain.events, "chain_ok": chain.ok,
@@ -66,6 +67,7 @@ def _trace(store: Store, info: ModelVersionInfo, graph: LineageGraph) -> dict[st
             "id": node.id, "kind": node.kind, "ref": node.ref, "sha256": node.sha256, "depth": node.depth,
             "stage": node.stage or None, "note": str(node.details.get("note", "")),
             "aliases": list(node.aliases), "created_at": format_time(node.created_at),
+            "purged": node.details.get("purged"),
             "check_commands": _check_commands(store, node, is_model=node.kind == MODEL_VERSION),
         })
     return {
@@ -107,7 +109,7 @@ def _drift(store: Store, info: ModelVersionInfo) -> dict[str, Any] | None:
     for summary in store.drift.latest_reports(limit=500):
         if summary["reference"] not in inputs:
             continue
-        full = store.drift.get_report(summary["id"]).to_json()
+        full = store.drift.report_document(summary["id"])
         return {
             "report_id": summary["id"], "reference": summary["reference"], "current": summary["current"],
             "created_at": format_time(summary["created_at"]), "created_by": summary["created_by"],

@@ -58,6 +58,11 @@ def drift_chart(features: list[dict[str, Any]]) -> str:
     return "".join(parts)
 
 
+def purged_text(purged: dict[str, Any] | None) -> str:
+    """``bytes purged on AT by WHO: REASON`` for a tombstone, "" for none (shared by the renderers)."""
+    return f"bytes purged on {purged['at']} by {purged['by']}: {purged['reason']}" if purged else ""
+
+
 def embedded_json(report: dict[str, Any]) -> str:
     text = json.dumps(report, indent=2, sort_keys=True, ensure_ascii=False)
     return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
@@ -73,9 +78,9 @@ def render_html(report: dict[str, Any]) -> str:
         s.append(f"<p>Note: {e(model['note'])}</p>")
     s += ["<h2>Linkage record</h2>", _table(["key", "value"], [[k, v] for k, v in report["linkage_record"].items()])]
     nodes = report["trace"]["nodes"]
-    s += ["<h2>Trace</h2>", _table(["depth", "kind", "ref", "sha256", "stage", "note"],
-                                   [[n["depth"], n["kind"], n["ref"], n["sha256"], n["stage"] or "", n["note"]]
-                                    for n in nodes], hash_cols=(3,)),
+    s += ["<h2>Trace</h2>", _table(["depth", "kind", "ref", "sha256", "stage", "note", "purged"],
+                                   [[n["depth"], n["kind"], n["ref"], n["sha256"], n["stage"] or "", n["note"],
+                                     purged_text(n.get("purged"))] for n in nodes], hash_cols=(3,)),
           "<h3>Check the stored files with coreutils</h3>",
           "<pre>" + "\n".join(e(f"# {n['ref']}\n" + "\n".join(n["check_commands"])) for n in nodes) + "</pre>",
           "<h3>Edges</h3>", _table(["from", "to", "relation", "transform"],
@@ -102,6 +107,9 @@ def render_html(report: dict[str, Any]) -> str:
               [[k, v] for k, v in packages.items()])) + "</details>"]
     rep = report["reproduce"]
     s.append("<h2>Reproduce verdict</h2>")
+    for item in report.get("purged_inputs") or []:
+        s.append(f'<p><span class="bad">not-reproducible: input purged</span>: {e(item["ref"])} ({e(item["stage"])}) '
+                 f"{e(purged_text(item))}</p>")
     if rep is None:
         s.append(f"<p>Never reproduced: run <code>lineage reproduce {e(model['ref'])}</code>.</p>")
     else:

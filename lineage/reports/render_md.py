@@ -6,6 +6,8 @@ import html
 import json
 from typing import Any
 
+from lineage.reports.render_html import purged_text
+
 JSON_FENCE = "```json lineage-report"
 
 
@@ -37,8 +39,9 @@ def render_md(report: dict[str, Any]) -> str:
         out += [f"Note: {md_text(model['note'])}", ""]
     out += ["## Linkage record", "", *_table(["key", "value"], [[k, v] for k, v in link.items()])]
     out += ["## Trace", "", *_table(
-        ["depth", "kind", "ref", "sha256", "stage", "note"],
-        [[n["depth"], n["kind"], n["ref"], n["sha256"], n["stage"] or "", n["note"]] for n in report["trace"]["nodes"]])]
+        ["depth", "kind", "ref", "sha256", "stage", "note", "purged"],
+        [[n["depth"], n["kind"], n["ref"], n["sha256"], n["stage"] or "", n["note"], purged_text(n.get("purged"))]
+         for n in report["trace"]["nodes"]])]
     out += ["### Check the stored files with coreutils", "", "```sh"]
     for node in report["trace"]["nodes"]:
         out += [f"# {node['ref']}".replace("\n", " "), *node["check_commands"]]
@@ -65,6 +68,8 @@ def render_md(report: dict[str, Any]) -> str:
             *_table(["package", "version"], [[k, v] for k, v in sorted(packages.items())])]
     rep = report["reproduce"]
     out += ["## Reproduce verdict", ""]
+    out += [f"**not-reproducible: input purged**: {md_text(p['ref'])} ({md_text(p['stage'])}) {md_text(purged_text(p))}"
+            for p in report.get("purged_inputs") or []] + ([""] if report.get("purged_inputs") else [])
     out += ["Never reproduced: run `lineage reproduce " + md_text(model["ref"]) + "`.", ""] if rep is None else [
         f"**{md_text(rep['verdict'])}** at {md_text(rep['at'])} by {md_text(rep['actor'])}"
         + (f"; first divergence: {md_text(rep['first_divergence'])}" if rep.get("first_divergence") else ""), ""]

@@ -13,6 +13,8 @@ import re
 from datetime import datetime
 from typing import Any
 
+from lineage.reports.render_html import purged_text
+
 _MARK = "lineage-report-base64"
 _XMP = ('<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
         '<rdf:Description rdf:about="" xmlns:lineage="https://lineage.invalid/ns/report/1/">'
@@ -63,6 +65,8 @@ def render_pdf(report: dict[str, Any]) -> bytes:
     for node in report["trace"]["nodes"]:
         line(f"{'  ' * node['depth']}{node['kind']} {node['ref']}" + (f" ({node['stage']})" if node["stage"] else ""))
         line(f"{'  ' * node['depth']}sha256 {node['sha256']}", mono=True)
+        if node.get("purged"):
+            line(f"{'  ' * node['depth']}{purged_text(node['purged'])}")
         for command in node["check_commands"]:
             line(command, mono=True)
     fs = report["feature_set"]
@@ -88,6 +92,8 @@ def render_pdf(report: dict[str, Any]) -> bytes:
         else:
             line(f"{key}: {value}")
     heading("Reproduce verdict")
+    for item in report.get("purged_inputs") or []:
+        line(f"not-reproducible: input purged: {item['ref']} ({item['stage']}) {purged_text(item)}")
     rep = report["reproduce"]
     line(f"Never reproduced: run `lineage reproduce {model['ref']}`." if rep is None else
          f"{rep['verdict']} at {rep['at']} by {rep['actor']}"
