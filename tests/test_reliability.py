@@ -95,9 +95,7 @@ def test_snapshot_add_killed_while_uploading_to_a_bucket_leaves_a_consistent_tea
 
 WORKER = textwrap.dedent("""
     import sys
-    from lineage.gc import collect
-from lineage.objectstore import SMALL_BLOB
-from lineage.store import Store
+    from lineage.store import Store
     worker, folder = int(sys.argv[1]), sys.argv[2]
     with Store.open() as store:
         for i in range(25):
