@@ -41,20 +41,6 @@ def snapshot_rows(snapshots: list[SnapshotInfo]) -> pd.DataFrame:
     )
 
 
-def filter_snapshots(
-    snapshots: list[SnapshotInfo], *, text: str = "", stages: list[str] | None = None,
-    datasets: list[str] | None = None,
-) -> list[SnapshotInfo]:
-    """Snapshots whose ref, note or sha256 contains ``text`` and whose stage/dataset is picked."""
-    needle = text.strip().lower()
-    return [
-        s for s in snapshots
-        if (not stages or s.stage in stages)
-        and (not datasets or s.dataset in datasets)
-        and (not needle or needle in s.ref.lower() or needle in s.note.lower() or s.sha256.startswith(needle))
-    ]
-
-
 def page_of(items: list[Any], page: int, page_size: int) -> tuple[list[Any], int]:
     """The items of one 1-based page, and the number of pages (at least 1)."""
     pages = max(1, -(-len(items) // page_size))
@@ -103,6 +89,10 @@ def verify_rows(results: list[VerifyResult]) -> pd.DataFrame:
     return frame.sort_values("ok", kind="stable").reset_index(drop=True)
 
 
+OVERVIEW_WARNINGS = 10
+"""The Overview shows at most this many warnings; its note says how many there are in all."""
+
+
 def overview(store: Store, latest: int = 20) -> dict[str, Any]:
     """Counts, production holders, integrity, warnings, the latest snapshots and audit events.
 
@@ -114,7 +104,7 @@ def overview(store: Store, latest: int = 20) -> dict[str, Any]:
     events = store.audit.log(limit=latest, newest_first=True)
     counts = {**store.snapshots.counts(), "feature_set_versions": store.features.count(),
               "model_versions": store.models.count()}
-    health = warnings(store)
+    health = warnings(store, limit=OVERVIEW_WARNINGS)
     return {
         "counts": counts,
         "holders": alias_holders(store, "production"),
@@ -438,7 +428,8 @@ def warnings(store: Store, limit: int = 50, newest: int = SOURCE_CHECK_NEWEST) -
             f"{total:,} snapshots. `lineage snapshot verify --all` checks every one.")
     shown = lines[:limit]
     if len(lines) > limit:
-        note += f" Showing {limit} of {len(lines)} warnings (`lineage model stale` lists every stale model)."
+        note += (f" Showing {limit} of {len(lines):,} warnings: the Models page and `lineage model stale` list "
+                 "every stale model.")
     return {"lines": shown, "note": note}
 
 
