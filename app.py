@@ -9,7 +9,9 @@ from __future__ import annotations
 import streamlit as st
 
 from lineage.formatting import human_size
-from pages._support import StreamlitProgress, call, forget_store, store
+from pages._support import StreamlitProgress, cached, call, forget_store, snapshot_columns, store
+
+DATETIME = "YYYY-MM-DD HH:mm"
 
 
 def overview() -> None:
@@ -22,30 +24,36 @@ def overview() -> None:
     if opened is None:
         _offer_demo()
         return
-    data = views.overview(opened)
+    data = cached(views.overview, opened, disk=True)  # disk: source files are re-checked every minute
     counts = data["counts"]
-    columns = st.columns(5)
-    columns[0].metric("Datasets", counts["datasets"])
-    columns[1].metric("Snapshots", counts["snapshots"], help=f"{human_size(counts['bytes'])} stored")
-    columns[2].metric("Feature-set versions", counts["feature_set_versions"])
-    columns[3].metric("Model versions", counts["model_versions"])
+    columns = st.columns([1, 1, 1.2, 1.2, 2.2])  # the integrity column holds "never checked" and a button
+    columns[0].metric("Datasets", f"{counts['datasets']:,}")
+    columns[1].metric("Snapshots", f"{counts['snapshots']:,}", help=f"{human_size(counts['bytes'])} stored")
+    columns[2].metric("Feature-set versions", f"{counts['feature_set_versions']:,}")
+    columns[3].metric("Model versions", f"{counts['model_versions']:,}")
     _integrity(opened, data["integrity"], columns[4])
     for line in data["warnings"]:
         st.warning(line)
+    st.caption(data["source_note"])
     st.subheader("In production")
     if data["holders"].empty:
         st.info("No model holds the `production` alias yet: promote one on the Models page.")
     else:
         st.dataframe(data["holders"], hide_index=True, width="stretch",
-                     column_config={"since": st.column_config.DatetimeColumn("since", format="YYYY-MM-DD HH:mm")})
+                     column_config={"since": st.column_config.DatetimeColumn("since", format=DATETIME)})
     st.subheader("Latest snapshots")
     if data["latest_snapshots"].empty:
         st.info("No snapshots yet: register one on the Snapshots page or with `lineage snapshot add`.")
     else:
         st.dataframe(data["latest_snapshots"], hide_index=True, width="stretch",
-                     column_order=views.SNAPSHOT_TABLE_ORDER)
+                     column_order=views.LATEST_SNAPSHOTS_ORDER, column_config=snapshot_columns())
     st.subheader("Latest audit events")
-    st.dataframe(data["latest_events"], hide_index=True, width="stretch", height="content")
+    st.dataframe(data["latest_events"], hide_index=True, width="stretch", height="content", column_config={
+        "seq": st.column_config.NumberColumn("seq", width="small"),
+        "at": st.column_config.DatetimeColumn("at", format="YYYY-MM-DD HH:mm:ss"),
+        "subject": st.column_config.TextColumn("subject", width="medium"),
+        "hash": st.column_config.TextColumn("hash", width="small"),
+    })
 
 
 def _integrity(opened, last, column) -> None:  # type: ignore[no-untyped-def]

@@ -1,8 +1,8 @@
-"""Dashboard pages on a big store: first render and one re-render of each page under AppTest.
+"""Dashboard pages on a big store: first render, re-render after an interaction, SQL statements.
 
 Why: the dashboard issue asks that, with a store of 10k snapshots, 500 feature-set versions and
 1k model versions, each page's first render under ``streamlit.testing.v1.AppTest`` take at most
-1.5 s and a re-render after one interaction at most 0.5 s on this machine.
+1.5 s and a re-render after an interaction at most 0.5 s on this machine.
 
 * Store (seed 2010, SQLite), created with ``Store.init`` and filled in bulk through SQLAlchemy
   Core with ``bench/graph.py``'s generator (``--snapshots`` snapshots, including one features
@@ -13,13 +13,18 @@ Why: the dashboard issue asks that, with a store of 10k snapshots, 500 feature-s
   the parameters match (``--rebuild`` forces it).
 * The Overview is run as ``AppTest.from_file("app.py")`` (the router's default page), every
   other page as ``AppTest.from_file("pages/N_*.py")`` (its own main script, as a deep link opens
-  it; ``switch_page`` would first run the whole Overview). "First render" = the page's first
-  ``run()`` with Streamlit's caches cleared (``st.cache_data`` / ``st.cache_resource``: the
-  store is opened again).
-  "Re-render" = one widget interaction on the already rendered page, then ``run()``.
-* Import time is reported separately: the very first render in the process (cold imports of
-  pandas, plotly, sqlalchemy, ...) is timed once, then excluded by an untimed warm-up round.
+  it). "First render" = a new AppTest's first ``run()`` with Streamlit's caches cleared
+  (``st.cache_data`` / ``st.cache_resource``: the store is opened again, every query runs).
+  "Re-render" = one widget interaction on the rendered page (``PAGES`` says which), then
+  ``run()``: what a user waits for after clicking.
+* "AppTest alone" is a one-line page (``st.title``) timed the same way: every new AppTest
+  scans the installed packages for Streamlit components (~0.5 s here), a cost a real server
+  pays once at start-up, not per page. It is reported so the pages' own share is visible.
+* SQL statements are counted per render with a SQLAlchemy ``before_cursor_execute`` listener.
+* Import time is excluded: an untimed warm-up renders every page once first.
 * Pages are timed interleaved (page 1..6, page 1..6, ...), ``--repeats`` rounds; medians.
+  ``--against CHECKOUT`` also runs the same measurement on another checkout (e.g. ``/work/main``)
+  in alternating subprocesses, one round each, and reports the ratio per page.
   Nothing asserts a timing: the figures are reported against the targets.
 
 Run: ``.venv/bin/python bench/pages.py`` (``--profile`` adds a cProfile top list per page).
@@ -33,6 +38,7 @@ import io
 import json
 import os
 import pstats
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -40,18 +46,17 @@ from pathlib import Path
 from typing import Any
 
 import graph  # bench/graph.py: the bulk generator and loader
-from _common import DEFAULT_SCRATCH, REPO_ROOT, markdown_table, median, remove_tree, write_results
+from _common import DEFAULT_SCRATCH, REPO_ROOT, markdown_table, median, ratio, remove_tree, write_results
 
 # This file is bench/pages.py: with bench/ first on sys.path, the app's ``import pages._support``
 # would find it instead of the repository's pages/ package. The bench helpers are imported above.
 BENCH_DIR = str(Path(__file__).resolve().parent)
 sys.path[:] = [p for p in sys.path if str(Path(p or ".").resolve()) != BENCH_DIR]
-sys.path.insert(0, str(REPO_ROOT))
 
 FIRST_TARGET_S = 1.5
 RERUN_TARGET_S = 0.5
-APP = str(REPO_ROOT / "app.py")
 TIMEOUT = 120
+EMPTY = "AppTest alone"
 
 
 def _select_other(key: str) -> Callable[[Any], Any]:
@@ -69,7 +74,7 @@ def _search(at: Any) -> Any:
     return at.text_input(key="search").input("raw_1").run()
 
 
-# page name -> (page script for switch_page or None for the Overview, interaction, what it does)
+# page name -> (page script, or None for the Overview run through app.py; interaction; what it does)
 PAGES: dict[str, tuple[str | None, Callable[[Any], Any], str]] = {
     "Overview": (None, lambda at: at.run(), "plain rerun (its only widget, 'Verify now', re-hashes every blob)"),
     "Snapshots": ("pages/1_Snapshots.py", _search, "search text 'raw_1'"),
@@ -104,38 +109,72 @@ def build_store(args: argparse.Namespace) -> Path:
     return home
 
 
-def clear_caches() -> None:
-    import streamlit as st
+class Counter:
+    """SQL statements executed (every engine, every thread), read before and after a render."""
 
-    st.cache_data.clear()
-    st.cache_resource.clear()
+    def __init__(self) -> None:
+        from sqlalchemy import event
+        from sqlalchemy.engine import Engine
 
+        self.count = 0
+        event.listen(Engine, "before_cursor_execute", self._seen)
 
-def first_render(name: str) -> tuple[Any, float]:
-    """A fresh AppTest on the page alone, caches cleared; (the AppTest, seconds).
-
-    The Overview runs through the router (``app.py``, its default page); every other page runs
-    as its own main script, as a deep link opens it. Going through ``switch_page`` instead would
-    add a whole Overview run to each page's figure, since AppTest must run the default page first.
-    """
-    from streamlit.testing.v1 import AppTest
-
-    page, _, _ = PAGES[name]
-    clear_caches()
-    started = time.perf_counter()
-    at = AppTest.from_file(APP if page is None else str(REPO_ROOT / page), default_timeout=TIMEOUT).run()
-    elapsed = time.perf_counter() - started
-    assert not at.exception, f"{name}: {at.exception}"
-    return at, elapsed
+    def _seen(self, *_: Any) -> None:
+        self.count += 1
 
 
-def rerender(name: str, at: Any) -> float:
-    _, interact, _ = PAGES[name]
-    started = time.perf_counter()
-    at = interact(at)
-    elapsed = time.perf_counter() - started
-    assert not at.exception, f"{name}: {at.exception}"
-    return elapsed
+class Pages:
+    """Renders pages of one checkout (``root``: app.py and pages/) under AppTest."""
+
+    def __init__(self, root: Path, empty_page: Path) -> None:
+        self.root = root
+        self.empty_page = empty_page
+        self.sql = Counter()
+
+    def script(self, name: str) -> str:
+        if name == EMPTY:
+            return str(self.empty_page)
+        page = PAGES[name][0]
+        return str(self.root / (page or "app.py"))
+
+    def first_render(self, name: str) -> tuple[Any, float, int]:
+        """A fresh AppTest on the page alone, caches cleared; (the AppTest, seconds, SQL statements)."""
+        import streamlit as st
+        from streamlit.testing.v1 import AppTest
+
+        st.cache_data.clear()
+        st.cache_resource.clear()
+        before = self.sql.count
+        started = time.perf_counter()
+        at = AppTest.from_file(self.script(name), default_timeout=TIMEOUT).run()
+        elapsed = time.perf_counter() - started
+        assert not at.exception, f"{name}: {at.exception}"
+        return at, elapsed, self.sql.count - before
+
+    def rerender(self, name: str, at: Any) -> tuple[float, int]:
+        interact = (lambda a: a.run()) if name == EMPTY else PAGES[name][1]
+        before = self.sql.count
+        started = time.perf_counter()
+        at = interact(at)
+        elapsed = time.perf_counter() - started
+        assert not at.exception, f"{name}: {at.exception}"
+        return elapsed, self.sql.count - before
+
+    def measure(self, names: list[str], repeats: int) -> dict[str, dict[str, list[float]]]:
+        """Warm up, then ``repeats`` interleaved rounds: per page, first/re-render seconds and statements."""
+        for name in names:  # untimed: imports, .pyc files, SQLite's page cache
+            self.rerender(name, self.first_render(name)[0])
+        samples: dict[str, dict[str, list[float]]] = {
+            n: {"first_s": [], "rerender_s": [], "first_sql": [], "rerender_sql": []} for n in names}
+        for round_number in range(repeats):
+            for name in names:
+                at, first, first_sql = self.first_render(name)
+                again, again_sql = self.rerender(name, at)
+                for key, value in (("first_s", first), ("rerender_s", again), ("first_sql", first_sql),
+                                   ("rerender_sql", again_sql)):
+                    samples[name][key].append(value)
+            print(f"  {self.root}: round {round_number + 1}/{repeats} done", file=sys.stderr)
+        return samples
 
 
 def _profiled_script_thread(profiler: cProfile.Profile) -> Callable[[], None]:
@@ -159,27 +198,78 @@ def _profiled_script_thread(profiler: cProfile.Profile) -> Callable[[], None]:
     return restore
 
 
-def profile(name: str, top: int) -> str:
+def profile(pages: Pages, name: str, top: int) -> str:
     """The page's own thread, first render then re-render, by cumulative time."""
     out = io.StringIO()
+    at = None
     for label in ("first render", "re-render"):
         profiler = cProfile.Profile()
-        if label == "first render":
-            restore = _profiled_script_thread(profiler)
-            try:
-                at, _ = first_render(name)
-            finally:
-                restore()
-        else:
-            restore = _profiled_script_thread(profiler)
-            try:
-                rerender(name, at)
-            finally:
-                restore()
+        restore = _profiled_script_thread(profiler)
+        try:
+            if at is None:
+                at = pages.first_render(name)[0]
+            else:
+                pages.rerender(name, at)
+        finally:
+            restore()
         out.write(f"--- {label} ---\n")
-        stats = pstats.Stats(profiler, stream=out).sort_stats("cumulative")
-        stats.print_stats(r"lineage/|pages/|app\.py", top)
+        pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(r"lineage/|pages/|app\.py", top)
     return out.getvalue()
+
+
+def _prepare(home: Path, root: Path) -> Path:
+    """Point the environment at the bench store and the checkout; write the one-line page."""
+    for name in ("LINEAGE_DB_URL", "LINEAGE_STORE_URL", "LINEAGE_READ_ONLY"):
+        os.environ.pop(name, None)
+    os.environ.update(LINEAGE_HOME=str(home), LINEAGE_USER="bench")
+    sys.path.insert(0, str(root))
+    os.chdir(root)
+    empty = home.parent / "pages-bench-empty.py"
+    empty.write_text('import streamlit as st\n\nst.title("empty")\n')
+    return empty
+
+
+def _measure_in_subprocess(args: argparse.Namespace, root: Path, names: list[str]) -> dict[str, Any]:
+    """One warm-up plus one round on ``root`` in a fresh interpreter that imports ``lineage`` from it."""
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    command = [sys.executable, __file__, "--measure-root", str(root), "--repeats", "1", "--pages", ",".join(names),
+               "--scratch", args.scratch, "--snapshots", str(args.snapshots), "--feature-sets", str(args.feature_sets),
+               "--models", str(args.models), "--audit-events", str(args.audit_events)]
+    done = subprocess.run(command, env=env, cwd=root, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"measuring {root} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _merge(into: dict[str, dict[str, list[float]]], more: dict[str, dict[str, list[float]]]) -> None:
+    for name, series in more.items():
+        for key, values in series.items():
+            into.setdefault(name, {}).setdefault(key, []).extend(values)
+
+
+def _met(value: float, target: float) -> str:
+    return "met" if value <= target else "**missed**"
+
+
+def report(samples: dict[str, dict[str, list[float]]], names: list[str], before: dict[str, Any] | None) -> str:
+    rows = []
+    for name in [EMPTY, *names]:
+        series = samples[name]
+        first, again = median(series["first_s"]), median(series["rerender_s"])
+        row: list[Any] = [name, first, "—" if name == EMPTY else _met(first, FIRST_TARGET_S), again,
+                          "—" if name == EMPTY else _met(again, RERUN_TARGET_S),
+                          int(median(series["first_sql"])), int(median(series["rerender_sql"]))]
+        if before is not None:
+            old = before[name]
+            row += [ratio(first, median(old["first_s"])), ratio(again, median(old["rerender_s"])),
+                    int(median(old["first_sql"]))]
+        row.append("one-line page" if name == EMPTY else PAGES[name][2])
+        rows.append(row)
+    header = ["page", "first render (s)", f"≤ {FIRST_TARGET_S} s", "re-render (s)", f"≤ {RERUN_TARGET_S} s",
+              "SQL first", "SQL re-render"]
+    if before is not None:
+        header += ["first / before", "re-render / before", "SQL first before"]
+    return markdown_table([*header, "interaction"], rows)
 
 
 def main() -> None:
@@ -193,49 +283,49 @@ def main() -> None:
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument("--pages", default=",".join(PAGES), help="comma-separated page names")
     parser.add_argument("--profile", action="store_true", help="print a cProfile top list per page")
+    parser.add_argument("--against", help="another checkout to measure side by side (e.g. /work/main)")
+    parser.add_argument("--measure-root", help=argparse.SUPPRESS)  # internal: one subprocess's measurement
     args = parser.parse_args()
     names = [n.strip() for n in args.pages.split(",")]
 
+    if args.measure_root:  # the store exists: the parent built it
+        root = Path(args.measure_root)
+        sys.path.insert(0, str(root))  # before bench/graph.py's REPO_ROOT: this checkout's lineage and pages
+        import lineage
+
+        if Path(lineage.__file__).resolve().parents[1] != root.resolve():
+            raise SystemExit(f"lineage imported from {lineage.__file__}, not from {root}")
+        pages = Pages(root, _prepare(build_store(args), root))
+        print(json.dumps(pages.measure([EMPTY, *names], args.repeats)))
+        return
+
     home = build_store(args)
-    for name in ("LINEAGE_DB_URL", "LINEAGE_STORE_URL", "LINEAGE_READ_ONLY"):
-        os.environ.pop(name, None)
-    os.environ.update(LINEAGE_HOME=str(home), LINEAGE_USER="bench")
-    os.chdir(REPO_ROOT)
+    load_before = os.getloadavg()
+    before = None
+    if args.against:
+        samples: dict[str, dict[str, list[float]]] = {}
+        before = {}
+        for _ in range(args.repeats):  # alternate the two checkouts, one round each
+            _merge(samples, _measure_in_subprocess(args, REPO_ROOT, names))
+            _merge(before, _measure_in_subprocess(args, Path(args.against).resolve(), names))
+    else:
+        pages = Pages(REPO_ROOT, _prepare(home, REPO_ROOT))
+        samples = pages.measure([EMPTY, *names], args.repeats)
+    load_after = os.getloadavg()
 
-    # Cold: the first render in this process pays the imports (pandas, plotly, sqlalchemy, ...).
-    started = time.perf_counter()
-    first_render(names[0])
-    cold = time.perf_counter() - started
-    for name in names:  # untimed warm-up of every page (imports, .pyc, SQLite page cache)
-        rerender(name, first_render(name)[0])
-
-    firsts: dict[str, list[float]] = {n: [] for n in names}
-    reruns: dict[str, list[float]] = {n: [] for n in names}
-    for round_number in range(args.repeats):
-        for name in names:
-            at, elapsed = first_render(name)
-            firsts[name].append(elapsed)
-            reruns[name].append(rerender(name, at))
-        print(f"  round {round_number + 1}/{args.repeats} done", file=sys.stderr)
-
-    rows = []
-    for name in names:
-        first, rerun = median(firsts[name]), median(reruns[name])
-        rows.append([name, first, "yes" if first <= FIRST_TARGET_S else "**no**", rerun,
-                     "yes" if rerun <= RERUN_TARGET_S else "**no**", PAGES[name][2]])
-    header = ["page", "first render (s)", f"<= {FIRST_TARGET_S} s", "re-render (s)", f"<= {RERUN_TARGET_S} s",
-              "interaction"]
     print(f"\nStore: {args.snapshots:,} bulk snapshots, {args.feature_sets:,} feature-set versions, "
           f"{args.models:,} model versions (+ the demo). Medians of {args.repeats} runs.")
-    print(f"Cold first render of {names[0]} (imports included): {cold:.2f} s\n")
-    print(markdown_table(header, rows))
-    path = write_results("pages", {"params": vars(args), "cold_first_render_s": cold,
-                                   "first_render_s": firsts, "rerender_s": reruns})
+    print(f"Load average (1, 5, 15 min) before: {', '.join(f'{v:.2f}' for v in load_before)}; "
+          f"after: {', '.join(f'{v:.2f}' for v in load_after)} ({os.cpu_count()} CPUs).\n")
+    print(report(samples, names, before))
+    path = write_results("pages", {"params": vars(args), "load_before": load_before, "load_after": load_after,
+                                   "samples": samples, "before": before})
     print(f"\nraw samples: {path}")
     if args.profile:
+        pages = Pages(REPO_ROOT, _prepare(home, REPO_ROOT))
         for name in names:  # only the project's own functions, by cumulative time
             print(f"\n===== {name} =====")
-            print(profile(name, 25))
+            print(profile(pages, name, 25))
 
 
 if __name__ == "__main__":

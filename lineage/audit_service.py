@@ -107,6 +107,16 @@ class AuditService:
                 yield page
             done = rows[-1][0]
 
+    def head(self) -> tuple[int, str]:
+        """(seq, hash) of the newest event: one primary-key read.
+
+        Every write appends an event in its own transaction, so the head changes exactly
+        when the store's content does: the dashboard keys its caches on it.
+        """
+        with self._store.db.session() as session:
+            head = session.get(AuditHead, 1)
+            return (head.seq, head.hash) if head is not None else (0, "")
+
     def verify_chain(self) -> ChainCheck:
         """Recompute every event's hash and link; name the first broken one.
 

@@ -271,6 +271,30 @@ class ModelVersionInfo:
 
 
 @dataclass(frozen=True)
+class ModelSummary:
+    """A model version as registries list it: no inputs, artifact files, params or environment.
+
+    ``ModelService.summaries`` builds a thousand of these from one query, where ``list``
+    needs several per version's parts; ``get`` gives everything about one version.
+    """
+
+    model: str
+    version: str
+    feature_set: str  # "name@version" or ""
+    aliases: list[str]
+    seed: int | None
+    metrics: dict[str, Any]
+    artifact_sha256: str
+    created_at: datetime
+    created_by: str
+    id: int  # the row id lineage edges point at
+
+    @property
+    def ref(self) -> str:
+        return f"{self.model}@{self.version}"
+
+
+@dataclass(frozen=True)
 class AliasMove:
     """One entry of an alias's history."""
 

@@ -77,14 +77,14 @@ def node_label(node: GraphNode) -> str:
     return "\n".join(lines)
 
 
-def graph_dot(graph: LineageGraph) -> str:
-    """A digraph whose edges point the way data flowed (parent → child), left to right."""
+def graph_dot(graph: LineageGraph, rankdir: str = "LR") -> str:
+    """A digraph whose edges point the way data flowed (parent → child), left to right (or ``rankdir``)."""
     title = f"{'trace' if graph.direction == 'upstream' else 'impact'} of {graph.root_node.ref}"
     if graph.as_of is not None:
         title += f" as of {format_time(graph.as_of)}"
     lines = [
         "digraph lineage {",
-        f"  graph [rankdir=LR, labelloc=t, fontname=Helvetica, label={dot_string(title)}];",
+        f"  graph [rankdir={rankdir}, labelloc=t, fontname=Helvetica, label={dot_string(title)}];",
         '  node [style="rounded,filled", fontname=Helvetica, fontsize=10];',
         "  edge [fontname=Helvetica, fontsize=9];",
     ]

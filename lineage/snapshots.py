@@ -313,11 +313,12 @@ class SnapshotService:
 
     def list(
         self, *, dataset: str | None = None, as_of: datetime | None = None,
-        newest_first: bool = False, limit: int | None = None,
+        newest_first: bool = False, limit: int | None = None, stage: str | None = None,
     ) -> list[SnapshotInfo]:
         """Snapshots ordered by dataset name and registration time (optionally as of a past instant).
 
-        ``newest_first`` orders by registration time alone, newest first (for "latest" views).
+        ``newest_first`` orders by registration time alone, newest first (for "latest" views);
+        ``stage`` keeps one stage only (the latest ``online`` log is one row, not a scan).
         """
         with self._store.db.session() as session:
             query = select(Snapshot).join(Dataset)
@@ -328,6 +329,8 @@ class SnapshotService:
                 query = query.where(Dataset.name == dataset)
             if as_of is not None:
                 query = query.where(Snapshot.created_at <= _naive_utc(as_of))
+            if stage is not None:
+                query = query.where(Snapshot.stage == stage)
             if newest_first:
                 query = query.order_by(col(Snapshot.id).desc())
             else:
@@ -336,6 +339,23 @@ class SnapshotService:
                 query = query.limit(limit)
             rows = list(session.exec(query))
             return self._to_infos(session, rows)
+
+    def get_many(self, refs: Sequence[str]) -> list[SnapshotInfo]:
+        """The snapshots of exact ``dataset@version`` refs, in the order given (batched; see snapshot_search.py)."""
+        from lineage.snapshot_search import get_many
+
+        return get_many(self._store, refs)
+
+    def search(self, *, text: str = "", stages: Sequence[str] = (), datasets: Sequence[str] = ()) -> list[str]:
+        """Refs of the snapshots matching every filter, in ``list()`` order (one light query; see snapshot_search.py)."""
+        from lineage.snapshot_search import search
+
+        return search(self._store, text=text, stages=stages, datasets=datasets)
+
+    def dataset_names(self) -> list[str]:
+        """Every dataset name, sorted (one query)."""
+        with self._store.db.session() as session:
+            return list(session.exec(select(Dataset.name).order_by(Dataset.name)))
 
     def counts(self) -> dict[str, int]:
         """How many datasets and snapshots the store holds, and their total size."""

@@ -16,7 +16,9 @@ if TYPE_CHECKING:
     from lineage.entities import SnapshotInfo, VerifyResult
     from lineage.store import Store
 
-SNAPSHOT_TABLE_ORDER = ["ref", "stage", "rows", "size", "sha256", "created_at", "created_by", "parents"]
+SNAPSHOT_TABLE_ORDER = ["ref", "stage", "rows", "size", "sha256", "created_at", "created_by"]
+"""The columns snapshot tables show by default (parents, note and the rest are in the detail view)."""
+LATEST_SNAPSHOTS_ORDER = ["ref", "stage", "rows", "size", "created_at"]
 SNAPSHOT_COLUMNS = ["ref", "dataset", "version", "stage", "rows", "columns", "size", "sha256",
                     "created_at", "created_by", "parents"]
 
@@ -37,20 +39,6 @@ def snapshot_rows(snapshots: list[SnapshotInfo]) -> pd.DataFrame:
         ],
         columns=SNAPSHOT_COLUMNS,
     )
-
-
-def filter_snapshots(
-    snapshots: list[SnapshotInfo], *, text: str = "", stages: list[str] | None = None,
-    datasets: list[str] | None = None,
-) -> list[SnapshotInfo]:
-    """Snapshots whose ref, note or sha256 contains ``text`` and whose stage/dataset is picked."""
-    needle = text.strip().lower()
-    return [
-        s for s in snapshots
-        if (not stages or s.stage in stages)
-        and (not datasets or s.dataset in datasets)
-        and (not needle or needle in s.ref.lower() or needle in s.note.lower() or s.sha256.startswith(needle))
-    ]
 
 
 def page_of(items: list[Any], page: int, page_size: int) -> tuple[list[Any], int]:
@@ -115,18 +103,28 @@ def verify_rows(results: list[VerifyResult]) -> pd.DataFrame:
     return frame.sort_values("ok", kind="stable").reset_index(drop=True)
 
 
+OVERVIEW_WARNINGS = 10
+"""The Overview shows at most this many warnings; its note says how many there are in all."""
+
+
 def overview(store: Store, latest: int = 20) -> dict[str, Any]:
-    """Counts, the latest snapshots and the latest audit events, for the home page."""
+    """Counts, production holders, integrity, warnings, the latest snapshots and audit events.
+
+    A constant number of queries however big the store is (see ``warnings`` for the bound
+    on source-file checks).
+    """
     import pandas as pd
 
     events = store.audit.log(limit=latest, newest_first=True)
     counts = {**store.snapshots.counts(), "feature_set_versions": store.features.count(),
               "model_versions": store.models.count()}
+    health = warnings(store, limit=OVERVIEW_WARNINGS)
     return {
         "counts": counts,
         "holders": alias_holders(store, "production"),
         "integrity": _last_integrity(store),
-        "warnings": warnings(store),
+        "warnings": health["lines"],
+        "source_note": health["note"],
         "latest_snapshots": snapshot_rows(store.snapshots.list(newest_first=True, limit=latest)),
         "latest_events": pd.DataFrame(
             [{"seq": e.seq, "at": e.at, "actor": e.actor, "action": e.action, "subject": e.subject,
@@ -204,16 +202,27 @@ def violation_rows(report: Any, limit: int = 200) -> pd.DataFrame:
 
 
 # -- models ------------------------------------------------------------------------------------
-def model_rows(store: Store, name: str | None = None) -> pd.DataFrame:
+def model_registry(store: Store) -> dict[str, pd.DataFrame]:
+    """The Models page's data from one read of the summaries: the registry rows and the staleness table.
+
+    Staleness also reads training sources on disk, so callers refresh it now and then
+    even when the store has not changed.
+    """
+    summaries = store.models.summaries()
+    return {"rows": model_rows(store, summaries=summaries), "stale": stale_table(store, summaries=summaries)}
+
+
+def model_rows(store: Store, name: str | None = None, *, summaries: list[Any] | None = None) -> pd.DataFrame:
     """The registry: one row per model version with metrics, feature set and aliases."""
     import pandas as pd
 
-    infos = store.models.list(name)
+    every = store.models.summaries() if summaries is None else summaries
+    infos = [s for s in every if name is None or s.model == name]
     metric_names = sorted({k for i in infos for k in i.metrics})
     return pd.DataFrame(
         [{"ref": i.ref, "model": i.model, "version": i.version, "feature_set": i.feature_set,
           "aliases": ", ".join(i.aliases), "seed": i.seed, **{m: i.metrics.get(m) for m in metric_names},
-          "artifact": short_hash(i.artifact["sha256"]), "created_at": i.created_at, "created_by": i.created_by}
+          "artifact": short_hash(i.artifact_sha256), "created_at": i.created_at, "created_by": i.created_by}
          for i in infos],
         columns=["ref", "model", "version", "feature_set", "aliases", "seed", *metric_names, "artifact",
                  "created_at", "created_by"],
@@ -235,6 +244,17 @@ def alias_timeline(store: Store, model: str) -> pd.DataFrame:
                      "actor": move.actor, "start": move.at, "end": following.at if following else now,
                      "current": following is None})
     return pd.DataFrame(rows, columns=["alias", "version", "action", "reason", "actor", "start", "end", "current"])
+
+
+def open_until_now(timeline: pd.DataFrame) -> pd.DataFrame:
+    """The timeline with every current holding period drawn up to this moment (cached timelines age)."""
+    from datetime import UTC, datetime
+
+    if timeline.empty:
+        return timeline
+    timeline = timeline.copy()
+    timeline.loc[timeline["current"], "end"] = datetime.now(UTC)
+    return timeline
 
 
 def promotion_preview(store: Store, model: str, alias: str, version: str) -> dict[str, Any]:
@@ -268,6 +288,31 @@ def rollback_preview(store: Store, model: str, alias: str, to: str | None) -> di
 
 
 # -- lineage graph -------------------------------------------------------------------------------
+GRAPH_TABLE_ORDER = ["ref", "kind", "stage", "sha256", "depth", "aliases"]
+"""The node-table columns a page shows by default (``id`` is the internal row id)."""
+
+
+TOP_DOWN_WIDEST = 4
+"""Graphs with at most this many nodes at one depth are drawn top-down on pages."""
+
+
+def graph_dot(graph: Any) -> str:
+    """DOT for a page, laid out so the drawing is scaled up to the page's width, not down.
+
+    A page is wide and scrolls down, so the drawing's width decides how small it gets:
+    left-to-right needs one column per rank (a pipeline's length), top-down one per node
+    of the widest rank. Pipelines are longer than they are wide, so top-down wins unless
+    some depth holds more than ``TOP_DOWN_WIDEST`` nodes (a big impact fan-out, which
+    left-to-right stacks downwards). The CLI keeps left-to-right.
+    """
+    from collections import Counter
+
+    from lineage.graph_render import graph_dot as render
+
+    widest = max(Counter(node.depth for node in graph.nodes).values(), default=1)
+    return render(graph, rankdir="TB" if widest <= TOP_DOWN_WIDEST else "LR")
+
+
 def graph_node_rows(graph: Any) -> pd.DataFrame:
     """The nodes of a trace or impact graph as a table (the chart's companion)."""
     import pandas as pd
@@ -285,8 +330,63 @@ def _purged_cell(purged: dict[str, Any] | None) -> str:
 
 
 def model_refs(store: Store) -> list[str]:
-    """Every model version ref, newest semver last (for pickers)."""
-    return [m.ref for m in store.models.list()]
+    """Every model version ref, newest semver last (for pickers; one light query)."""
+    return store.models.refs()
+
+
+def feature_refs(store: Store) -> list[str]:
+    """Every feature-set version ref, by set then semver (for pickers; one light query)."""
+    return store.features.refs()
+
+
+def snapshot_refs(store: Store, text: str = "", stages: tuple[str, ...] = (), datasets: tuple[str, ...] = ()) -> list[str]:
+    """Refs of the snapshots matching the filters, by dataset then registration (for pickers and tables)."""
+    return store.snapshots.search(text=text, stages=stages, datasets=datasets)
+
+
+def snapshot_table(store: Store, refs: tuple[str, ...]) -> pd.DataFrame:
+    """The table rows of just these snapshots (one page of a listing)."""
+    return snapshot_rows(store.snapshots.get_many(refs))
+
+
+def snapshot_total(store: Store) -> int:
+    """How many snapshots the store holds (one count)."""
+    return store.snapshots.counts()["snapshots"]
+
+
+def dataset_names(store: Store) -> list[str]:
+    """Every dataset name, sorted (one light query)."""
+    return store.snapshots.dataset_names()
+
+
+def stale_table(store: Store, *, summaries: list[Any] | None = None) -> pd.DataFrame:
+    """Every staleness warning, newest model versions first: model, aliases, kind and the sentence."""
+    import pandas as pd
+
+    return pd.DataFrame(
+        [{"model": w["model"], "aliases": ", ".join(w["aliases"]), "kind": w["kind"], "detail": w["detail"]}
+         for w in store.models.staleness(summaries)],
+        columns=["model", "aliases", "kind", "detail"],
+    )
+
+
+def trace_view(store: Store, ref: str) -> dict[str, Any]:
+    """The upstream lineage graph of ``ref`` (see lineage/graph.py), its DOT and its node table."""
+    from lineage.graph import trace
+
+    return _graph_view(trace(store, ref))
+
+
+def impact_view(store: Store, ref: str) -> dict[str, Any]:
+    """The downstream lineage graph of ``ref``, its DOT, its node table and the alias holders it reaches."""
+    from lineage.graph import impact
+
+    return _graph_view(impact(store, ref))
+
+
+def _graph_view(graph: Any) -> dict[str, Any]:
+    return {"graph": graph, "dot": graph_dot(graph), "nodes": graph_node_rows(graph),
+            "holders": [f"{n.ref} ({', '.join(n.aliases)})" for n in graph.alias_holders()]}
 
 
 def lineage_diff_view(store: Store, a: str, b: str) -> dict[str, Any]:
@@ -299,17 +399,14 @@ def lineage_diff_view(store: Store, a: str, b: str) -> dict[str, Any]:
 
 # -- overview health ---------------------------------------------------------------------------
 def alias_holders(store: Store, alias: str) -> pd.DataFrame:
-    """Which version of each model holds ``alias``, since when and by whom."""
+    """Which version of each model holds ``alias``, since when and by whom (one query for all models)."""
     import pandas as pd
 
-    rows = []
-    for name in sorted({m.model for m in store.models.list()}):
-        held = store.models.aliases(name)["current"].get(alias)
-        if held:
-            version = store.models.get(f"{name}@{held['version']}")
-            rows.append({"model": name, "version": held["version"], "since": held["since"], "by": held["by"],
-                         "feature_set": version.feature_set, "reason": held["reason"]})
-    return pd.DataFrame(rows, columns=["model", "version", "since", "by", "feature_set", "reason"])
+    return pd.DataFrame(
+        [{"model": h["model"], "version": h["version"], "since": h["since"], "by": h["by"],
+          "feature_set": h["feature_set"], "reason": h["reason"]} for h in store.models.holders(alias)],
+        columns=["model", "version", "since", "by", "feature_set", "reason"],
+    )
 
 
 def _last_integrity(store: Store) -> dict[str, Any] | None:
@@ -318,23 +415,42 @@ def _last_integrity(store: Store) -> dict[str, Any] | None:
     return last_verification(store)
 
 
-def warnings(store: Store, limit: int = 50) -> list[str]:
-    """Stale models, snapshots whose source changed on disk, and saved drift reports that drifted."""
+SOURCE_CHECK_NEWEST = 50
+"""The Overview checks the source files of this many newest snapshots (plus every input of a
+model holding an alias): a bounded cost per render, however many snapshots the store holds."""
+
+
+def warnings(store: Store, limit: int = 50, newest: int = SOURCE_CHECK_NEWEST) -> dict[str, Any]:
+    """Stale models, snapshots whose source changed on disk, and saved drift reports that drifted.
+
+    Source files are checked for the inputs of models holding an alias (what serving and
+    retraining rely on) and for the ``newest`` snapshots, each with ``source_change`` (a
+    ``stat`` and the hash cache; a file is hashed only when the cache cannot answer). The
+    ``note`` says exactly which were checked; ``lineage snapshot verify --all`` checks all.
+    """
     from lineage.models.staleness import source_change
 
     stale = store.models.staleness()
     lines = [f"{w['model']} is stale: {w['detail']}" for w in stale if w["kind"] == "feature_code_changed"]
     lines += [f"{w['model']}: {w['detail']}" for w in stale if w["kind"] == "input_purged"]
-    for snapshot in store.snapshots.list(newest_first=True, limit=500):
-        if snapshot.purged is not None:
-            continue  # erased on purpose; its dependent models are listed above
+    lines.extend(drift_warnings(store))
+    lines.extend(w["detail"] for w in stale if w["kind"] == "training_source_changed")
+    covered = {w["snapshot"] for w in stale if w["kind"] == "training_source_changed"}
+    recent = store.snapshots.list(newest_first=True, limit=newest)
+    for snapshot in recent:
+        if snapshot.ref in covered or snapshot.purged is not None:
+            continue  # already reported, or erased on purpose (its dependent models are listed above)
         problem = source_change(store, snapshot)
         if problem is not None:
             lines.append(f"source of {snapshot.ref} changed: {problem} (the stored snapshot is intact)")
-        if len(lines) >= limit:
-            break
-    lines.extend(drift_warnings(store))
-    return lines[:limit]
+    total = store.snapshots.counts()["snapshots"]
+    note = (f"Source files checked: the inputs of models holding an alias and the {len(recent)} newest of "
+            f"{total:,} snapshots. `lineage snapshot verify --all` checks every one.")
+    shown = lines[:limit]
+    if len(lines) > limit:
+        note += (f" Showing {limit} of {len(lines):,} warnings: the Models page and `lineage model stale` list "
+                 "every stale model.")
+    return {"lines": shown, "note": note}
 
 
 def drift_warnings(store: Store) -> list[str]:
@@ -347,6 +463,9 @@ def drift_warnings(store: Store) -> list[str]:
 
 
 # -- drift ---------------------------------------------------------------------------------------
+DRIFT_TABLE_ORDER = ["name", "drifted", "test", "statistic", "p_value", "threshold", "psi", "js", "null_rate_ref",
+                     "null_rate_cur"]
+"""The columns the Drift page shows by default (the downloads carry every one of DRIFT_COLUMNS)."""
 DRIFT_COLUMNS = ["name", "kind", "test", "statistic", "p_value", "threshold", "drifted", "psi", "psi_band", "js",
                  "wasserstein_norm", "ks", "null_rate_ref", "null_rate_cur", "new_categories", "missing_categories"]
 
@@ -354,13 +473,32 @@ DRIFT_COLUMNS = ["name", "kind", "test", "statistic", "p_value", "threshold", "d
 def drift_defaults(store: Store) -> tuple[str | None, str | None]:
     """Reference: the production model's training features; current: the latest online snapshot."""
     reference = None
-    for model in sorted({m.model for m in store.models.list()}):
-        production = store.models.find(f"{model}@production")
-        if production is not None:
-            reference = store.drift.resolve_reference(production.ref).ref
-            break
-    online = [s for s in store.snapshots.list(newest_first=True) if s.stage == "online"]
+    holders = store.models.holders("production")
+    if holders:
+        first = holders[0]
+        reference = store.drift.resolve_reference(f"{first['model']}@{first['version']}").ref
+    online = store.snapshots.list(newest_first=True, stage="online", limit=1)
     return reference, online[0].ref if online else None
+
+
+def materialized_from(store: Store, ref: str) -> Any:
+    """The feature-set version that computed snapshot ``ref``, or None."""
+    return store.features.materialized_from(ref)
+
+
+def drift_report(store: Store, reference: str, current: str, drift_share: float, feature_set: str | None) -> Any:
+    """An unsaved drift comparison of two snapshots (the page saves only on request)."""
+    return store.drift.compare(reference, current, drift_share=drift_share, save=False, feature_set=feature_set)
+
+
+def distribution_view(store: Store, reference: str, current: str, feature: str) -> pd.DataFrame | None:
+    """Chart rows of one feature's stored profiles on both sides, or None when a side lacks it."""
+    import pandas as pd
+
+    before, after = store.drift.profile(reference), store.drift.profile(current)
+    if feature not in before or feature not in after:
+        return None
+    return pd.concat([distribution_rows(before[feature], "reference"), distribution_rows(after[feature], "current")])
 
 
 def drift_table(report: Any) -> pd.DataFrame:

@@ -9,7 +9,7 @@ import streamlit as st
 
 from lineage import views
 from lineage.entities import STAGES
-from pages._support import StreamlitProgress, call, store
+from pages._support import StreamlitProgress, cached, call, snapshot_columns, store
 
 PAGE_SIZE = 25
 
@@ -18,33 +18,33 @@ opened = store()
 if opened is None:
     st.stop()
 
-snapshots = opened.snapshots.list()
+dataset_names = cached(views.dataset_names, opened)
 with st.container(horizontal=True):
     text = st.text_input("Search", placeholder="ref, note or sha256 prefix", key="search")
     stages = st.multiselect("Stage", STAGES, key="stages")
-    datasets = st.multiselect("Dataset", sorted({s.dataset for s in snapshots}), key="datasets")
-matching = views.filter_snapshots(snapshots, text=text, stages=stages, datasets=datasets)
+    datasets = st.multiselect("Dataset", dataset_names, key="datasets")
+matching = cached(views.snapshot_refs, opened, text, tuple(stages), tuple(datasets))
 page_number = 1
 _, pages = views.page_of(matching, 1, PAGE_SIZE)
 if pages > 1:
     page_number = int(st.number_input(f"Page (of {pages})", min_value=1, max_value=pages, value=1, key="page"))
 shown, _ = views.page_of(matching, page_number, PAGE_SIZE)
-st.caption(f"{len(matching)} of {len(snapshots)} snapshots")
-st.dataframe(views.snapshot_rows(shown), hide_index=True, width="stretch", column_order=views.SNAPSHOT_TABLE_ORDER)
+st.caption(f"{len(matching)} of {cached(views.snapshot_total, opened)} snapshots")
+st.dataframe(cached(views.snapshot_table, opened, tuple(shown)), hide_index=True, width="stretch",
+             column_order=views.SNAPSHOT_TABLE_ORDER, column_config=snapshot_columns())
 
 
 def register_form() -> None:
     """The register form (not shown on a read-only store)."""
-    datasets = sorted({s.dataset for s in snapshots})
     with st.form("register"):
         upload = st.file_uploader("Upload a Parquet or CSV file", type=["parquet", "csv"], key="register_file")
         server_path = st.text_input("…or a path on the server (file or folder of Parquet files)", key="register_path")
         left, right = st.columns(2)
-        picked = left.selectbox("Dataset", ["(new dataset)", *datasets], key="register_dataset")
+        picked = left.selectbox("Dataset", ["(new dataset)", *dataset_names], key="register_dataset")
         new_name = right.text_input("New dataset name", key="register_new_dataset")
         version = left.text_input("Version (empty: today's UTC date)", key="register_version")
         stage = right.selectbox("Stage", STAGES, key="register_stage")
-        parents = st.multiselect("Derived from", [s.ref for s in snapshots], key="register_parents")
+        parents = st.multiselect("Derived from", cached(views.snapshot_refs, opened), key="register_parents")
         note = st.text_input("Note", key="register_note")
         submitted = st.form_submit_button("Register")
     if submitted:
@@ -63,7 +63,7 @@ if not opened.read_only:
     with st.expander("Register a snapshot", expanded=st.query_params.get("register") == "1"):
         register_form()
 
-refs = [s.ref for s in matching]
+refs = list(matching)
 wanted = st.query_params.get("ref")
 if wanted and wanted not in refs:
     found = call(lambda: opened.snapshots.get(wanted))

@@ -8,14 +8,14 @@ from __future__ import annotations
 import streamlit as st
 
 from lineage import views
-from pages._support import call, store
+from pages._support import cached, call, store
 
 st.title("Feature sets")
 opened = store()
 if opened is None:
     st.stop()
 
-versions = views.feature_set_rows(opened)
+versions = cached(views.feature_set_rows, opened)
 if versions.empty:
     st.info("No feature sets yet: register one with `lineage features register SCHEMA.json --module MODULE`.")
     st.stop()
@@ -25,8 +25,13 @@ wanted = st.query_params.get("set")
 name = st.selectbox("Feature set", names, index=names.index(wanted) if wanted in names else 0, key="set")
 st.query_params["set"] = name
 own = versions[versions["feature_set"] == name].reset_index(drop=True)
-st.dataframe(own.drop(columns=["feature_set"]), hide_index=True, width="stretch",
-             column_config={"created_at": st.column_config.DatetimeColumn("created at", format="YYYY-MM-DD HH:mm")})
+st.dataframe(own, hide_index=True, width="stretch",
+             column_order=["ref", "features", "change", "previous", "author", "created_at", "git", "tag", "allow_breaking"],
+             column_config={"ref": st.column_config.TextColumn("ref", width="medium"),
+                            "features": st.column_config.NumberColumn("features", width="small"),
+                            "change": st.column_config.TextColumn("change", width="small"),
+                            "created_at": st.column_config.DatetimeColumn("created at", format="YYYY-MM-DD HH:mm"),
+                            "allow_breaking": st.column_config.TextColumn("breaking allowed because")})
 
 st.subheader("Compare two versions")
 choices = list(own["version"])
@@ -37,7 +42,7 @@ from_version = left.selectbox("From", choices, index=choices.index(default_from)
                               key="from")
 to_version = right.selectbox("To", choices, index=choices.index(default_to) if default_to in choices else 0, key="to")
 st.query_params.update({"from": from_version, "to": to_version})
-diff = call(lambda: views.feature_diff_view(opened, name, from_version, to_version))
+diff = call(lambda: cached(views.feature_diff_view, opened, name, from_version, to_version))
 if diff is not None:
     bump = diff["required_bump"]
     st.metric("Required bump", bump)
@@ -48,7 +53,8 @@ if diff is not None:
             return [f"background-color: {views.CLASS_COLOURS.get(row['class'], '')}"] * len(row)
 
         st.dataframe(diff["side_by_side"].style.apply(colour, axis=1), hide_index=True, width="stretch")
-        st.dataframe(diff["changes"].style.apply(colour, axis=1), hide_index=True, width="stretch")
+        st.dataframe(diff["changes"].style.apply(colour, axis=1), hide_index=True, width="stretch",
+                     column_config={"detail": st.column_config.TextColumn("detail", width="large")})
         for feature, code_diff in diff["code_diffs"]:
             with st.expander(f"Code change: {feature}", expanded=True):
                 st.code(code_diff, language="diff")

@@ -8,16 +8,14 @@ from __future__ import annotations
 import streamlit as st
 
 from lineage import views
-from pages._support import call, store
+from pages._support import cached, call, graph_columns, store
 
 st.title("Lineage")
 opened = store()
 if opened is None:
     st.stop()
 
-from lineage.graph import impact, trace  # noqa: E402  (after the store check: imports are the page's cost)
-
-models = views.model_refs(opened)
+models = cached(views.model_refs, opened)
 trace_tab, impact_tab, diff_tab = st.tabs(["Trace a model", "Impact of a change", "Why did the model change?"])
 
 with trace_tab:
@@ -30,32 +28,30 @@ with trace_tab:
                        key="trace_ref", accept_new_options=True)
     if ref:
         st.query_params["ref"] = ref
-        graph = call(lambda: trace(opened, ref))
-        if graph is not None:
-            st.graphviz_chart(graph.to_dot(), width="stretch")
-            nodes = views.graph_node_rows(graph)
-            st.dataframe(nodes, hide_index=True, width="stretch")
-            picked = st.selectbox("Node details", list(nodes["ref"]), key="trace_node")
-            node = next(n for n in graph.nodes if n.ref == picked)
+        traced = call(lambda: cached(views.trace_view, opened, ref))
+        if traced is not None:
+            st.graphviz_chart(traced["dot"], width="stretch")
+            st.dataframe(traced["nodes"], hide_index=True, width="stretch", column_order=views.GRAPH_TABLE_ORDER,
+                         column_config=graph_columns())
+            picked = st.selectbox("Node details", list(traced["nodes"]["ref"]), key="trace_node")
+            node = next(n for n in traced["graph"].nodes if n.ref == picked)
             st.json({"id": node.id, "kind": node.kind, "ref": node.ref, "sha256": node.sha256,
                      "aliases": list(node.aliases), **dict(node.details)}, expanded=False)
 
 with impact_tab:
-    snapshot_refs = [s.ref for s in opened.snapshots.list()]
-    feature_refs = [f.ref for f in opened.features.list()]
-    choices = snapshot_refs + feature_refs
+    choices = cached(views.snapshot_refs, opened) + cached(views.feature_refs, opened)
     wanted_impact = st.query_params.get("impact")
     start = st.selectbox("Snapshot or feature-set version", choices,
                          index=choices.index(wanted_impact) if wanted_impact in choices else None,
                          placeholder="pick what would change", key="impact_ref")
     if start:
-        graph = call(lambda: impact(opened, start))
-        if graph is not None:
-            holders = graph.alias_holders()
-            if holders:
-                st.warning("Serving depends on this: " + ", ".join(f"{n.ref} ({', '.join(n.aliases)})" for n in holders))
-            st.graphviz_chart(graph.to_dot(), width="stretch")
-            st.dataframe(views.graph_node_rows(graph), hide_index=True, width="stretch")
+        reached = call(lambda: cached(views.impact_view, opened, start))
+        if reached is not None:
+            if reached["holders"]:
+                st.warning("Serving depends on this: " + ", ".join(reached["holders"]))
+            st.graphviz_chart(reached["dot"], width="stretch")
+            st.dataframe(reached["nodes"], hide_index=True, width="stretch",
+                         column_order=views.GRAPH_TABLE_ORDER, column_config=graph_columns())
 
 with diff_tab:
     if len(models) < 2:
@@ -64,7 +60,7 @@ with diff_tab:
         left, right = st.columns(2)
         a = left.selectbox("From", models, index=len(models) - 2, key="diff_a")
         b = right.selectbox("To", models, index=len(models) - 1, key="diff_b")
-        result = call(lambda: views.lineage_diff_view(opened, a, b))
+        result = call(lambda: cached(views.lineage_diff_view, opened, a, b))
         if result is not None:
             st.code(result["text"], language="text")
             with st.expander("As JSON"):

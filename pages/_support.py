@@ -48,6 +48,40 @@ def forget_store() -> None:
     _open_store.clear()
 
 
+SOURCE_CHECK_TTL_S = 60
+"""How long a result that also reads files outside the store (source paths on disk) is reused."""
+
+
+def cached(view: Callable[..., T], opened: Store, *args: Any, disk: bool = False) -> T:
+    """``view(opened, *args)``, computed once per store content and reused by every later render.
+
+    The key is the view's name, its arguments, the settings naming the store and the audit
+    head (one primary-key read): every write appends an audit event in its own transaction,
+    so a registration, promotion or saved report changes the head and the next render
+    recomputes. ``disk`` views also read files outside the store (source paths), which no
+    event records: they are recomputed at least every ``SOURCE_CHECK_TTL_S`` seconds.
+    Arguments must be hashable values (tuples, not lists); library errors are not cached.
+    """
+    name = f"{view.__module__}.{view.__qualname__}"
+    if "<" in name:
+        raise TypeError(f"cached() needs a named function, not {name}")  # lambdas would share one key
+    remember = _remember_briefly if disk else _remember
+    return remember(name, settings_key(), opened.audit.head(), args, view, opened)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _remember(name: str, settings: tuple[str, ...], head: tuple[int, str], args: tuple[Any, ...],
+              _view: Callable[..., Any], _opened: Store) -> Any:
+    """Hashed: name, settings, head and args (the key); underscored: not hashed (Streamlit's rule)."""
+    return _view(_opened, *args)
+
+
+@st.cache_data(show_spinner=False, max_entries=64, ttl=SOURCE_CHECK_TTL_S)
+def _remember_briefly(name: str, settings: tuple[str, ...], head: tuple[int, str], args: tuple[Any, ...],
+                      _view: Callable[..., Any], _opened: Store) -> Any:
+    return _view(_opened, *args)
+
+
 @contextmanager
 def library_errors() -> Iterator[None]:
     """Show any library error as one ``st.error`` line instead of a traceback."""
@@ -64,6 +98,22 @@ def call(action: Callable[[], T]) -> T | None:
     except LineageError as exc:
         st.error(str(exc))
         return None
+
+
+def snapshot_columns() -> dict[str, Any]:
+    """Column widths and formats for snapshot tables, so the default columns fit without scrolling."""
+    return {
+        "rows": st.column_config.NumberColumn("rows", format="localized"),
+        "created_at": st.column_config.DatetimeColumn("created", format="YYYY-MM-DD HH:mm"),
+        "created_by": st.column_config.TextColumn("by"),
+    }
+
+
+def graph_columns() -> dict[str, Any]:
+    """Column widths for lineage node tables."""
+    return {
+        "depth": st.column_config.NumberColumn("depth", width="small"),
+    }
 
 
 class StreamlitProgress:

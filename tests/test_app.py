@@ -88,7 +88,7 @@ def test_missing_store_offers_the_demo_and_loads_it(tmp_path: Path, monkeypatch:
     at = run_app()
     assert "lineage init" in at.info[0].value
     assert not (home / "lineage.db").exists()  # looking never creates a store
-    at.button(key="load_demo").click().run()
+    at.button(key="load_demo").click().run(timeout=180)  # loading trains two models: slow on a busy machine
     assert not at.exception
     assert {m.label: m.value for m in at.metric}["Snapshots"] == "6"
 
@@ -371,3 +371,45 @@ def test_register_form_is_hidden_when_read_only(demo_env: dict[str, str], monkey
     at = run_app()
     at.switch_page(SNAPSHOTS_PAGE).run()
     assert not at.exception and not [b for b in at.button if b.label == "Register"]
+
+
+def test_new_registrations_appear_on_the_next_render_despite_caching(demo_env: dict[str, str], tmp_path: Path) -> None:
+    """Pages cache query results keyed on the audit head: a write anywhere shows on the very next render."""
+    from tests.factories import write_parquet
+
+    at = run_app()
+    at.switch_page(SNAPSHOTS_PAGE).run()
+    assert at.caption[0].value == "6 of 6 snapshots"
+    at.run()  # served from the cache
+    assert at.caption[0].value == "6 of 6 snapshots"
+    with Store.open() as opened:  # another user registers a snapshot and promotes a model
+        opened.snapshots.add(write_parquet(tmp_path / "late.parquet"), dataset="late", version="v1")
+        opened.models.promote("churn@1.1.0", alias="staging", reason="try it")
+    at.run()
+    assert at.caption[0].value == "7 of 7 snapshots"
+    assert "late@v1" in at.selectbox(key="open_ref").options
+    assert "late" in at.multiselect(key="datasets").options
+    at.switch_page("pages/4_Models.py").run()
+    registry = at.dataframe[0].value
+    assert dict(zip(registry["ref"], registry["aliases"], strict=True))["churn@1.1.0"] == "staging"
+
+
+def test_a_rerender_without_writes_reuses_every_query_result(demo_env: dict[str, str]) -> None:
+    """After the first render, a plain re-render reads only the audit head (one primary-key read per cached call)."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, *_):  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    at = run_app()
+    event.listen(Engine, "before_cursor_execute", record)
+    try:
+        at.run()
+    finally:
+        event.remove(Engine, "before_cursor_execute", record)
+    assert not at.exception
+    queries = [s for s in statements if s != "BEGIN"]  # SQLite's explicit transaction start
+    assert queries and all("FROM audit_head" in s for s in queries), statements

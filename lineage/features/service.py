@@ -10,10 +10,11 @@ which is audited.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, col, select
 
@@ -245,14 +246,70 @@ class FeatureService:
             return None
 
     def list(self, name: str | None = None) -> list[FeatureSetVersionInfo]:
-        """Every version, by feature-set name then semver order."""
+        """Every version, by feature-set name then semver order.
+
+        Two queries whatever the number of versions (versions with their set names, then
+        every feature's code), so pages listing hundreds of versions stay fast.
+        """
         with self._store.db.session() as session:
-            names = [name] if name is not None else self._names(session)
-            infos = []
-            for set_name in names:
-                rows = sorted(self._rows(session, set_name), key=lambda r: SemVer.parse(r.version))
-                infos.extend(self._to_info(session, r) for r in rows)
-            return infos
+            query = select(*_VERSION_COLUMNS, FeatureSetRow.name).join(FeatureSetRow).order_by(col(FeatureSetVersion.id))
+            codes_query = _FEATURE_COLUMNS.join(FeatureSetVersion).join(FeatureSetRow)
+            if name is not None:
+                query = query.where(FeatureSetRow.name == name)
+                codes_query = codes_query.where(FeatureSetRow.name == name)
+            rows = list(session.exec(query))
+            codes = _features_by_version(session, codes_query)
+        by_set: dict[str, list[Any]] = {}
+        for row in rows:
+            by_set.setdefault(row[-1], []).append(row)
+        infos = []
+        for set_name in sorted(by_set):
+            ordered = sorted(by_set[set_name], key=lambda r: SemVer.parse(r.version))  # stable: ties by id
+            for row, previous in zip(ordered, _previous_versions([r.version for r in ordered]), strict=True):
+                infos.append(_info(row, set_name, codes.get(row.id or -1, []), previous))
+        return infos
+
+    def get_many(self, refs: Iterable[str]) -> dict[str, FeatureSetVersionInfo]:
+        """Exact ``name@version`` refs → their versions, in three queries however many are asked for.
+
+        An unknown ref raises NotFoundError naming it (``get`` resolves other spellings).
+        """
+        wanted = {ref: ref.partition("@") for ref in refs}
+        if not wanted:
+            return {}
+        names = {name for name, _, _ in wanted.values()}
+        with self._store.db.session() as session:
+            light = list(session.exec(
+                select(FeatureSetVersion.id, FeatureSetRow.name, FeatureSetVersion.version).join(FeatureSetRow)
+                .where(col(FeatureSetRow.name).in_(names)).order_by(col(FeatureSetVersion.id))
+            ))
+            by_set: dict[str, list[tuple[str, int]]] = {}
+            for row_id, set_name, version in light:
+                by_set.setdefault(set_name, []).append((version, row_id))
+            previous: dict[tuple[str, str], str] = {}
+            ids: dict[tuple[str, str], int] = {}
+            for set_name, pairs in by_set.items():
+                ordered = sorted(pairs, key=lambda p: SemVer.parse(p[0]))  # stable: ties by id
+                versions = [v for v, _ in ordered]
+                previous.update({(set_name, v): p for v, p in zip(versions, _previous_versions(versions), strict=True)})
+                ids.update({(set_name, v): i for v, i in ordered})
+            missing = [ref for ref, (name, _, version) in wanted.items() if (name, version) not in ids]
+            if missing:
+                raise NotFoundError(f"no feature-set version {', '.join(sorted(missing)[:5])}: see `lineage features list`")
+            chosen = {ids[(name, version)]: (name, version) for name, _, version in wanted.values()}
+            rows = {r.id: r for r in session.exec(select(*_VERSION_COLUMNS).where(col(FeatureSetVersion.id).in_(chosen)))}
+            codes = _features_by_version(session, _FEATURE_COLUMNS.where(col(FeatureCodeRow.version_id).in_(chosen)))
+        return {
+            f"{name}@{version}": _info(rows[row_id], name, codes.get(row_id, []), previous[(name, version)])
+            for row_id, (name, version) in chosen.items()
+        }
+
+    def refs(self) -> list[str]:
+        """Every version's ``name@version``, in ``list()`` order, from one light query (for pickers)."""
+        with self._store.db.session() as session:
+            pairs = list(session.exec(select(FeatureSetRow.name, FeatureSetVersion.version).join(FeatureSetRow)
+                                      .order_by(col(FeatureSetVersion.id))))
+        return [f"{name}@{version}" for name, version in sorted(pairs, key=lambda p: (p[0], SemVer.parse(p[1])))]
 
     def count(self) -> int:
         """How many feature-set versions exist (one SQL count, for overviews)."""
@@ -424,24 +481,63 @@ class FeatureService:
         self, session: Session, row: FeatureSetVersion, *, created: bool = False, previous: str | None = None,
         affected: list[str] | None = None,
     ) -> FeatureSetVersionInfo:
-        from datetime import UTC
-
         name = session.exec(select(FeatureSetRow.name).where(FeatureSetRow.id == row.feature_set_id)).one()
-        codes = session.exec(
+        codes = list(session.exec(
             select(FeatureCodeRow).where(FeatureCodeRow.version_id == row.id).order_by(col(FeatureCodeRow.position))
-        )
+        ))
         if previous is None:
             below = [r.version for r in self._rows(session, name) if SemVer.parse(r.version) < SemVer.parse(row.version)]
             previous = max(below, key=SemVer.parse) if below else ""
-        return FeatureSetVersionInfo(
-            feature_set=name, version=row.version, schema=json.loads(row.schema_doc),
-            features=[FeatureInfo(c.name, c.dtype, c.source, c.code_hash) for c in codes],
-            set_hash=row.set_hash, module=row.module, module_path=row.module_path, git_commit=row.git_commit,
-            git_dirty=row.git_dirty, previous=previous, change_class=row.change_class,
-            allow_breaking=row.allow_breaking, released_tag=row.released_tag,
-            created_at=row.created_at.replace(tzinfo=UTC), created_by=row.created_by, created=created,
-            affected=affected or [],
-        )
+        features = [FeatureInfo(c.name, c.dtype, c.source, c.code_hash) for c in codes]
+        return _info(row, name, features, previous, created=created, affected=affected)
+
+
+_VERSION_COLUMNS = tuple(FeatureSetVersion.__table__.columns)  # type: ignore[attr-defined]
+"""A version row as plain columns (``row.version`` etc. read the same as on the ORM object)."""
+_FEATURE_COLUMNS = select(FeatureCodeRow.version_id, FeatureCodeRow.name, FeatureCodeRow.dtype, FeatureCodeRow.source,
+                          FeatureCodeRow.code_hash)
+"""Feature code as plain columns: building thousands of ORM rows costs more than the query."""
+
+
+def _features_by_version(session: Session, query: Any) -> dict[int, list[FeatureInfo]]:
+    """version id → its features in position order, from a ``_FEATURE_COLUMNS`` query."""
+    features: dict[int, list[FeatureInfo]] = {}
+    ordered = query.order_by(col(FeatureCodeRow.version_id), col(FeatureCodeRow.position))
+    for version_id, name, dtype, source, code_hash in session.exec(ordered):
+        features.setdefault(version_id, []).append(FeatureInfo(name, dtype, source, code_hash))
+    return features
+
+
+def _info(row: Any, name: str, features: list[FeatureInfo], previous: str, *, created: bool = False,
+          affected: list[str] | None = None) -> FeatureSetVersionInfo:
+    """The entity of one version row, its set name, its features (by position) and its predecessor."""
+    from datetime import UTC
+
+    return FeatureSetVersionInfo(
+        feature_set=name, version=row.version, schema=json.loads(row.schema_doc),
+        features=features,
+        set_hash=row.set_hash, module=row.module, module_path=row.module_path, git_commit=row.git_commit,
+        git_dirty=row.git_dirty, previous=previous, change_class=row.change_class,
+        allow_breaking=row.allow_breaking, released_tag=row.released_tag,
+        created_at=row.created_at.replace(tzinfo=UTC), created_by=row.created_by, created=created,
+        affected=affected or [],
+    )
+
+
+def _previous_versions(ordered: list[str]) -> list[str]:
+    """For versions in semver order, each one's highest strictly lower version ("" for the first).
+
+    The same answer ``_to_info`` gives one version at a time: versions equal in precedence
+    (differing only in build metadata) are not each other's predecessor, and among equals
+    the earliest registered one is named (``ordered`` breaks ties by registration).
+    """
+    parsed = [SemVer.parse(v) for v in ordered]
+    previous, lower, run_start = [], "", 0
+    for index, version in enumerate(parsed):
+        if index and parsed[index - 1] < version:
+            lower, run_start = ordered[run_start], index
+        previous.append(lower)
+    return previous
 
 
 def _as_schema(schema: FeatureSetSchema | str | Path | dict) -> FeatureSetSchema:

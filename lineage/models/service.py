@@ -18,9 +18,10 @@ from sqlmodel import Session, col, select
 
 from lineage import edges
 from lineage.audit import append_event, canonical_json
-from lineage.entities import ROLES, AliasMove, ModelInput, ModelVersionInfo
+from lineage.entities import ROLES, AliasMove, ModelInput, ModelSummary, ModelVersionInfo
 from lineage.errors import ImmutableVersionError, InvalidInputError, NotFoundError
 from lineage.features.semver import SemVer
+from lineage.models.aliases import current_holders, holders_of, holding
 from lineage.naming import validate_name
 from lineage.progress import NO_PROGRESS, Progress
 from lineage.tables import (
@@ -198,6 +199,32 @@ class ModelService:
             infos = self._to_infos(session, rows)
         return sorted(infos, key=lambda i: (i.model, SemVer.parse(i.version)))
 
+    def summaries(self) -> list[ModelSummary]:
+        """Every version as a registry row (metrics, feature set, aliases), in ``list()`` order: two queries."""
+        with self._store.db.session() as session:
+            rows = list(session.exec(
+                select(ModelVersion.id, ModelRow.name, ModelVersion.version, FeatureSetRow.name,
+                       FeatureSetVersion.version, ModelVersion.seed, ModelVersion.metrics, ModelVersion.artifact_sha256,
+                       ModelVersion.created_at, ModelVersion.created_by)
+                .join(ModelRow, col(ModelRow.id) == ModelVersion.model_id)
+                .outerjoin(FeatureSetVersion, col(FeatureSetVersion.id) == ModelVersion.feature_set_version_id)
+                .outerjoin(FeatureSetRow, col(FeatureSetRow.id) == FeatureSetVersion.feature_set_id)
+            ))
+            holders = current_holders(session)
+        summaries = [
+            ModelSummary(model=name, version=version, feature_set=f"{fs_name}@{fs_version}" if fs_name else "",
+                         aliases=holders.get(row_id, []), seed=seed, metrics=json.loads(metrics),
+                         artifact_sha256=artifact, created_at=created_at.replace(tzinfo=UTC), created_by=by, id=row_id)
+            for row_id, name, version, fs_name, fs_version, seed, metrics, artifact, created_at, by in rows
+        ]
+        return sorted(summaries, key=lambda s: (s.model, SemVer.parse(s.version)))
+
+    def refs(self) -> list[str]:
+        """Every version's ``model@version`` in ``list()`` order, from one light query (for pickers)."""
+        with self._store.db.session() as session:
+            pairs = list(session.exec(select(ModelRow.name, ModelVersion.version).join(ModelRow)))
+        return [f"{name}@{version}" for name, version in sorted(pairs, key=lambda p: (p[0], SemVer.parse(p[1])))]
+
     def count(self) -> int:
         """How many model versions exist (one SQL count, for overviews)."""
         from sqlalchemy import func
@@ -304,29 +331,20 @@ class ModelService:
                 query = query.where(AliasEvent.at <= cutoff)
             rows = list(session.exec(query.order_by(col(AliasEvent.id))))
         history = [AliasMove(model, e.alias, v, e.action, e.reason, e.at.replace(tzinfo=UTC), e.actor) for e, v in rows]
-        current: dict[str, dict[str, Any]] = {}
-        for move in history:
-            held = current.get(move.alias)
-            if held is None or held["version"] != move.version:
-                current[move.alias] = {"version": move.version, "since": move.at, "by": move.actor, "reason": move.reason}
-        return {"model": model, "as_of": as_of, "current": current, "history": history}
+        return {"model": model, "as_of": as_of, "current": holding(history), "history": history}
 
     def alias_holders(self, session: Session | None = None) -> dict[int, list[str]]:
-        """model_version id → aliases it holds now (for impact and the registry)."""
-        def load(active: Session) -> dict[int, list[str]]:
-            rows = list(active.exec(select(AliasEvent).order_by(col(AliasEvent.id))))
-            latest: dict[tuple[int, str], int] = {}
-            for event in rows:
-                latest[(event.model_id, event.alias)] = event.model_version_id
-            holders: dict[int, list[str]] = {}
-            for (_, alias), version_id in sorted(latest.items()):
-                holders.setdefault(version_id, []).append(alias)
-            return holders
-
+        """model_version id → aliases it holds now (for impact and the registry); one query."""
         if session is not None:
-            return load(session)
+            return current_holders(session)
         with self._store.db.session() as own:
-            return load(own)
+            return current_holders(own)
+
+    def holders(self, alias: str) -> list[dict[str, Any]]:
+        """Every model whose ``alias`` is set, by name: version, since, by, reason, feature_set (one query)."""
+        validate_name(alias, what="alias")
+        with self._store.db.session() as session:
+            return holders_of(session, alias)
 
     def _history_rows(self, session: Session, model_id: int, alias: str, cutoff: datetime | None) -> list[AliasEvent]:
         query = select(AliasEvent).where(AliasEvent.model_id == model_id, AliasEvent.alias == alias)
@@ -365,7 +383,7 @@ class ModelService:
                                    .order_by(ModelArtifactFile.path)):
             files.setdefault(member.model_version_id, []).append(
                 {"path": member.path, "size_bytes": member.size_bytes, "sha256": member.sha256})
-        holders = self.alias_holders(session)
+        holders = current_holders(session, {r.model_id for r in rows})
         return [
             ModelVersionInfo(
                 model=names[r.model_id], version=r.version,
@@ -394,11 +412,14 @@ class ModelService:
 
         return reproduce(self._store, ref, rerun=rerun)
 
-    def staleness(self) -> list[dict[str, Any]]:
-        """Warnings for models whose feature code or training sources changed (see staleness.py)."""
+    def staleness(self, summaries: list[ModelSummary] | None = None) -> list[dict[str, Any]]:
+        """Warnings for models whose feature code or training sources changed (see staleness.py).
+
+        ``summaries`` (from ``summaries()``) saves reading them again when the caller has them.
+        """
         from lineage.models.staleness import stale_models
 
-        return stale_models(self._store)
+        return stale_models(self._store, summaries)
 
     def version_id(self, ref: str) -> int:
         name, _, wanted = ref.partition("@")
