@@ -11,28 +11,19 @@ from __future__ import annotations
 
 import multiprocessing
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlmodel import col, select
 
 from lineage.store import Store
 from lineage.tables import AuditEvent, AuditHead
+from tests._team_writer import register_many
 from tests.factories import write_csv
 from tests.s3server import S3Bucket
 
 WRITERS = 8
 PER_WRITER = 50
 pytestmark = pytest.mark.slow
-
-
-def register_many(worker: int, folder: str, home: str, db_url: str, store_url: str, start: Any) -> None:
-    """One team member's process: its own Store, then 50 registrations as fast as it can."""
-    with Store.open(home, db_url=db_url, store_url=store_url, user=f"writer{worker}") as store:
-        start.wait()
-        store.snapshots.add(f"{folder}/common.csv", dataset="common", version=f"w{worker}")
-        for i in range(PER_WRITER - 1):
-            store.snapshots.add(f"{folder}/w{worker}_{i}.csv", dataset="shared")
 
 
 def test_eight_processes_register_400_snapshots_and_the_audit_chain_stays_linear(
@@ -48,12 +39,12 @@ def test_eight_processes_register_400_snapshots_and_the_audit_chain_stays_linear
     Store.init(home, db_url=pg_url, store_url=s3_env.url()).close()
 
     spawn = multiprocessing.get_context("spawn")
-    start = spawn.Event()
-    writers = [spawn.Process(target=register_many, args=(w, str(folder), str(home), pg_url, s3_env.url(), start))
+    start = spawn.Barrier(WRITERS, timeout=240)  # all connected, then all register at once
+    writers = [spawn.Process(target=register_many,
+                             args=(w, PER_WRITER, str(folder), str(home), pg_url, s3_env.url(), start))
                for w in range(WRITERS)]
     for process in writers:
         process.start()
-    start.set()
     for process in writers:
         process.join(300)
     assert [p.exitcode for p in writers] == [0] * WRITERS  # a failed writer printed its traceback above

@@ -83,9 +83,9 @@ def test_snapshot_add_killed_while_uploading_to_a_bucket_leaves_a_consistent_tea
                        "LINEAGE_STORE_URL": s3_env.url()}.items():
         monkeypatch.setenv(key, value)
     Store.init().close()
-    data = write_parquet(tmp_path / "big.parquet", rows=300_000)  # over SMALL_BLOB: via a temporary key
+    data = write_parquet(tmp_path / "big.parquet", rows=250_000)  # over SMALL_BLOB: via a temporary key
     assert data.stat().st_size > SMALL_BLOB
-    _kill_registrations(dict(os.environ, LINEAGE_USER="killer"), data, trials=6)
+    _kill_registrations(dict(os.environ, LINEAGE_USER="killer"), data, trials=4)
     with Store.open() as store:  # what the kills left behind is collectable, and collecting it breaks nothing
         collect(store, remove=True, grace_seconds=0)
         assert store.objects.fs.find(f"{store.objects.root}/tmp") == []
