@@ -48,7 +48,8 @@ def reproduce(ref: str, rerun: bool, workdir: str | None, timeout: float, as_jso
 
     Verdicts: reproducible (bit-identical artifact), metrics-match (same metrics, other
     bytes), inputs-verified (no --rerun, everything checks out) or not-reproducible with
-    the first divergence: data, features, code, artifact, environment or training.
+    the first divergence: data, features, code, artifact, environment or training
+    ("not-reproducible: input purged" when data it was built from was purged).
     Exit 0, or 1 when it is not reproducible.
     """
     from lineage.models.reproduce import reproduce as run_reproduce
