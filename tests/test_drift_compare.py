@@ -203,6 +203,41 @@ def test_parquet_paths_and_batch_iterables_give_the_exact_result(tmp_path: Path)
     assert compare(iter(ref.to_batches(max_chunksize=700)), cur).to_json() == expected
 
 
+def test_a_parquet_file_and_a_directory_of_the_same_rows_agree(tmp_path: Path) -> None:
+    ref, cur = _pair(3000, 2000)
+    folder = tmp_path / "ref"
+    folder.mkdir()
+    pq.write_table(ref.slice(0, 1200), folder / "part-0.parquet")
+    pq.write_table(ref.slice(1200), folder / "part-1.parquet")
+    pq.write_table(ref, tmp_path / "ref.parquet", row_group_size=700)
+    from_file = compare(tmp_path / "ref.parquet", cur).to_json()
+    assert from_file == compare(folder, cur).to_json() == compare(ref, cur).to_json()
+
+
+def test_integer_columns_counted_instead_of_sorted_give_the_same_numbers() -> None:
+    """Above 10k values a narrow integer column is tallied; the numbers equal the sorted path and SciPy."""
+    rng = np.random.default_rng(SEED)
+    ref_ints, cur_ints = rng.integers(-20, 300, 60_000), rng.integers(-10, 320, 25_000)
+    as_ints = compare(pa.table({"v": ref_ints}), pa.table({"v": cur_ints})).feature("v")
+    as_floats = compare(pa.table({"v": ref_ints.astype(float)}), pa.table({"v": cur_ints.astype(float)})).feature("v")
+    for measure in ("ks", "ks_p_value", "psi", "js", "statistic", "drifted", "test", "values_ref", "values_cur"):
+        assert getattr(as_ints, measure) == getattr(as_floats, measure), measure
+    assert as_ints.wasserstein_norm == pytest.approx(as_floats.wasserstein_norm, rel=1e-12)
+    ks = sps.ks_2samp(ref_ints, cur_ints)
+    assert (as_ints.ks, as_ints.ks_p_value) == pytest.approx((ks.statistic, ks.pvalue), rel=1e-12)
+    assert as_ints.wasserstein_norm == pytest.approx(sps.wasserstein_distance(ref_ints, cur_ints) / np.std(ref_ints))
+    chunked = pa.table({"v": pa.chunked_array([ref_ints[:7_000], ref_ints[7_000:]])})
+    assert compare(chunked, pa.table({"v": cur_ints})).feature("v") == as_ints
+    from lineage.drift.columns import NumericPartial
+
+    counted, sorted_ = NumericPartial(), NumericPartial()
+    counted.add(pa.array(ref_ints))
+    sorted_.add(pa.array(ref_ints[:9_000]))
+    values, counts = counted.counted_values()  # the path taken above
+    assert counts.sum() == ref_ints.size and np.array_equal(values, np.unique(ref_ints))
+    assert sorted_.counted_values() is None  # at or below 10k values SciPy's exact KS needs the raw values
+
+
 def test_streaming_stays_within_its_stated_bounds(tmp_path: Path) -> None:
     rng = np.random.default_rng(SEED)
     ref = pa.table({"x": rng.normal(100, 3, 300_000), "t": rng.standard_cauchy(300_000)})

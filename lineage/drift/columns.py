@@ -21,9 +21,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from lineage.drift.sketch import LogSketch
+from lineage.drift.stats import KS_EXACT_MAX_N
 
 SMALL_DISTINCT_CAP = 1000
 """Streaming keeps exact value counts of a numeric column until it has more distinct values than this."""
+COUNTING_MIN_VALUES = KS_EXACT_MAX_N
+"""Above this many values an integer column may be counted instead of sorted (where ``ks_test`` stops being exact)."""
+COUNTING_MAX_WIDTH = 1 << 22
+"""Widest integer range counted (a 32 MiB tally); wider columns are sorted."""
 
 
 def kind_of(data_type: pa.DataType) -> str | None:
@@ -201,6 +206,32 @@ class NumericPartial:
     def std(self) -> float:
         """Population standard deviation (ddof=0), the one Wasserstein is normalised by."""
         return math.sqrt(self.m2 / self.n) if self.n else math.nan
+
+    def counted_values(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """(distinct values ascending, their counts) by counting, or None when sorting is the way.
+
+        An integer column whose range is no wider than its number of values (ages, counts,
+        codes, small categories coded as ints) is tallied with one ``bincount`` per chunk:
+        linear, where sorting a million values costs ~15x more. Every statistic takes
+        weighted data, so the result is the same distribution. Only above
+        ``COUNTING_MIN_VALUES``: at or below it SciPy's exact KS p-value runs on the raw values.
+        """
+        if self.chunks is None or not self.integer or self.n <= COUNTING_MIN_VALUES:
+            return None
+        width = self.max - self.min + 1
+        if width > min(self.n, COUNTING_MAX_WIDTH):
+            return None
+        chunks, self.chunks = self.chunks, []
+        lo = self.min
+        tally = np.zeros(int(width), dtype=np.int64)
+        for chunk in chunks:
+            tally += np.bincount((chunk - lo).astype(np.intp), minlength=tally.size)
+        present = np.flatnonzero(tally)
+        values, counts = present.astype(np.float64) + lo, tally[present]
+        # moments from the counts, so they do not depend on how the column was chunked
+        self.mean = float(np.dot(values, counts) / self.n)
+        self.m2 = float(np.dot(np.square(values - self.mean), counts))
+        return values, counts
 
     def sorted_values(self) -> np.ndarray:
         """All finite values, sorted (exact mode); the chunks are released."""

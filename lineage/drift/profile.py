@@ -176,6 +176,9 @@ def profile_table(data: Any, *, columns: Sequence[str] | None = None, streaming:
 def weighted_values(partial: NumericPartial) -> stats.Weighted:
     """The column as weighted sorted data: exact values, exact small counts, or sketch buckets."""
     if partial.chunks is not None:
+        counted = partial.counted_values()
+        if counted is not None:
+            return stats.weighted(*counted)
         return stats.weighted(partial.sorted_values())
     if partial.small is not None:
         keys = np.array(sorted(partial.small), dtype=np.float64)
