@@ -23,13 +23,16 @@ def export() -> None:
 @handles_errors
 def export_openlineage(output: str | None, since: str | None, url: str | None, namespace: str | None) -> None:
     """Snapshot registrations, derivations, materialisations and training runs as OpenLineage RunEvents."""
-    from lineage.openlineage import export_lines, posting, write_jsonl
+    from lineage.openlineage import export_items, export_lines, posting, write_jsonl
 
     moment = _parse_time(since, "--since")
-    lines = export_lines(_open_store(), since=moment, namespace=namespace)  # streamed: flat memory
+    store = _open_store()
+    lines = export_lines(store, since=moment, namespace=namespace)  # streamed: flat memory
     if url:
         lines = posting(lines, url)
-    if output:
+    if output and not url:  # workers' slices appended in bulk, not re-read line by line
+        count = write_jsonl(export_items(store, since=moment, namespace=namespace), output)
+    elif output:
         count = write_jsonl(lines, output)
         click.echo(f"wrote {count} OpenLineage events to {output}", err=True)
     elif url:

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from lineage.errors import LineageError
 from lineage.openlineage_io import (  # noqa: F401 - the export's public writing API lives there
+    WrittenLines,
     encode_spliced,
     placeholder,
     post,
@@ -170,6 +171,14 @@ def export_lines(store: Store, *, since: datetime | None = None, namespace: str 
     from lineage.openlineage_slices import sliced_lines
 
     return sliced_lines(store, since=since, namespace=namespace or default_namespace(store), workers=workers)
+
+
+def export_items(store: Store, *, since: datetime | None = None, namespace: str | None = None,
+                 workers: int | None = None) -> Iterator[str | WrittenLines]:
+    """``export_lines`` for writing a file: the workers' slices come as files to append in bulk (``write_jsonl``)."""
+    from lineage.openlineage_slices import sliced_items
+
+    return sliced_items(store, since=since, namespace=namespace or default_namespace(store), workers=workers)
 
 
 def slice_lines(store: Store, *, since: datetime | None, namespace: str, first: int = 1,

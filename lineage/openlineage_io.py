@@ -3,16 +3,25 @@
 Lines are canonical JSON (sorted keys, no spaces, UTF-8 kept). ``encode_spliced`` lets an
 export encode a recurring part once (a snapshot's dataset, a schema) and splice its JSON
 into every event that carries it: the result is byte for byte ``to_json_line`` of the whole.
+
+Encoding is orjson's (sorted keys, compact, UTF-8): an export spends a third of its time
+in the encoder, and orjson's is several times faster than the standard library's. A value
+orjson refuses (an integer beyond 64 bits, a non-string key) falls back to the standard
+encoder with the same settings, so every value still gets a line.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import urllib.request
 import uuid
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from lineage.errors import LineageError
 
@@ -32,9 +41,9 @@ def encode_spliced(value: Any, fragments: list[str]) -> str:
     one and the input of others) and schemas that recur across snapshots: encoding each once
     and splicing it in makes one C-encoder call per event instead of one per part.
     """
-    text = _ENCODER.encode(value)
+    text = to_json_line(value)
     while len(_PLACEHOLDER_JSON) < len(fragments):
-        _PLACEHOLDER_JSON.append(_ENCODER.encode(placeholder(len(_PLACEHOLDER_JSON))))
+        _PLACEHOLDER_JSON.append(to_json_line(placeholder(len(_PLACEHOLDER_JSON))))
     for index, fragment in enumerate(fragments):
         text = text.replace(_PLACEHOLDER_JSON[index], fragment, 1)
     return text
@@ -42,17 +51,37 @@ def encode_spliced(value: Any, fragments: list[str]) -> str:
 
 def to_json_line(event: Any) -> str:
     """Canonical one-line JSON: sorted keys, no spaces, UTF-8 kept."""
-    return _ENCODER.encode(event)
+    try:
+        return orjson.dumps(event, option=orjson.OPT_SORT_KEYS).decode()
+    except TypeError:  # beyond orjson's types (a 65-bit integer, a non-string key): the standard encoder
+        return _ENCODER.encode(event)
 
 
-def write_jsonl(events: Iterable[dict[str, Any] | str], path: str | Path) -> int:
-    """Write one event (a dict, or a line from ``export_lines``) per line, UTF-8, atomically; return how many."""
+@dataclass(frozen=True)
+class WrittenLines:
+    """A file of ``count`` newline-terminated lines another process wrote: copied in bulk, never re-read as lines."""
+
+    path: Path
+    count: int
+
+
+def write_jsonl(events: Iterable[dict[str, Any] | str | WrittenLines], path: str | Path) -> int:
+    """Write one event (a dict, or a line from ``export_lines``) per line, UTF-8, atomically; return how many.
+
+    A ``WrittenLines`` item (a slice a worker exported) is appended byte for byte.
+    """
     target = Path(path)
     tmp = target.with_name(target.name + ".tmp")
     count = 0
     try:
         with tmp.open("w", encoding="utf-8") as handle:
             for event in events:
+                if isinstance(event, WrittenLines):
+                    handle.flush()
+                    with event.path.open("rb") as part:
+                        shutil.copyfileobj(part, handle.buffer, 1 << 20)
+                    count += event.count
+                    continue
                 handle.write(_line_of(event) + "\n")
                 count += 1
         tmp.replace(target)

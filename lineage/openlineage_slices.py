@@ -22,6 +22,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lineage.openlineage_io import WrittenLines
+
 if TYPE_CHECKING:
     from lineage.store import Store
 
@@ -36,6 +38,22 @@ def default_workers() -> int:
 
 def sliced_lines(store: Store, *, since: datetime | None, namespace: str, workers: int | None) -> Iterator[str]:
     """Every exported event's JSON line, in chain order, using up to ``workers`` processes."""
+    for item in sliced_items(store, since=since, namespace=namespace, workers=workers):
+        if isinstance(item, WrittenLines):
+            with item.path.open(encoding="utf-8", newline="\n") as handle:
+                for line in handle:
+                    yield line[:-1]
+        else:
+            yield item
+
+
+def sliced_items(store: Store, *, since: datetime | None, namespace: str,
+                 workers: int | None) -> Iterator[str | WrittenLines]:
+    """This process's lines, then each worker's slice as a file of lines (valid until the next item is asked for).
+
+    A caller that writes a file appends the slices in bulk (``write_jsonl``) instead of
+    decoding and re-encoding every line of them.
+    """
     from lineage.openlineage import slice_lines
 
     first, last = store.audit.seq_span(since=since)
@@ -55,10 +73,8 @@ def sliced_lines(store: Store, *, since: datetime | None, namespace: str, worker
             parts.append((pool.submit(_write_slice, settings, since, namespace, low, high, path), path))
         yield from slice_lines(store, since=since, namespace=namespace, first=slices[0][0], last=slices[0][1])
         for future, path in parts:
-            future.result()  # a worker's error is raised here, in this process
-            with path.open(encoding="utf-8", newline="\n") as handle:
-                for line in handle:
-                    yield line[:-1]
+            count = future.result()  # a worker's error is raised here, in this process
+            yield WrittenLines(path, count)
             path.unlink()
 
 

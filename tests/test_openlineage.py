@@ -395,7 +395,7 @@ def test_export_lines_are_byte_for_byte_the_events_lines(events: list[dict[str, 
 
 
 def test_sliced_export_on_several_processes_equals_the_serial_one(
-        demo_store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+        demo_store: Store, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     import lineage.openlineage_slices as slices
     from lineage.openlineage import export_lines
 
@@ -406,6 +406,13 @@ def test_sliced_export_on_several_processes_equals_the_serial_one(
     assert list(export_lines(demo_store, workers=3)) == serial
     cut = demo_store.audit.log()[len(demo_store.audit.log()) // 2].at
     assert list(export_lines(demo_store, workers=3, since=cut)) == list(export_lines(demo_store, workers=1, since=cut))
+    from lineage.openlineage import export_items, write_jsonl
+
+    items = list(export_items(demo_store, workers=3))  # the file path: workers' slices appended in bulk
+    assert [type(i).__name__ for i in items].count("WrittenLines") == 2
+    out = tmp_path / "sliced.jsonl"
+    assert write_jsonl(export_items(demo_store, workers=3), out) == len(serial)
+    assert out.read_text(encoding="utf-8") == "".join(line + "\n" for line in serial)
 
 
 def test_run_ids_are_uuid5_of_the_event_hash(demo_store: Store) -> None:
@@ -449,3 +456,19 @@ def test_a_failed_post_leaves_no_partial_file(demo_home: Path, tmp_path: Path, m
                                            "http://127.0.0.1:9/api/v1/lineage"])
     assert result.exit_code == 2 and "could not POST" in result.output
     assert not target.exists() and not (tmp_path / "events.jsonl.tmp").exists()
+
+
+def test_lines_are_canonical_json_even_for_values_orjson_refuses() -> None:
+    """orjson encodes; a value it refuses (65-bit int, non-string key) falls back to the standard encoder."""
+    import math
+
+    from lineage.audit_service import _payload
+    from lineage.openlineage_io import to_json_line
+
+    def standard(value: object) -> str:
+        return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+    for value in ({"b": [1, 2.5, "é\u2028\x01"], "a": {"z": None, "y": True}}, {"n": 2**70}, {1: "x"}):
+        assert to_json_line(value) == standard(value)
+    assert _payload('{"m": 0.85, "k": [1, "é"]}') == {"m": 0.85, "k": [1, "é"]}
+    assert math.isnan(_payload('{"loss": NaN}')["loss"]) and _payload('{"n": 1180591620717411303424}')["n"] == 2**70
