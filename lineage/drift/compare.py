@@ -131,7 +131,9 @@ def compare(
             cur = _exact_side(cur_source, name, cur_kinds.get(name), contracts.get(name))
             return _feature(name, ref, cur, tests.get(name), thresholds.get(name), schema, streaming=False)
 
-        with ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1))) as pool:
+        # one thread more than the cores: sorts and reads release the GIL, the Python between them
+        # (and SciPy's import on its own thread) does not, and a spare thread keeps both cores busy
+        with ThreadPoolExecutor(max_workers=min(4, (os.cpu_count() or 1) + 1)) as pool:
             results = list(pool.map(work, names))
 
     results = _apply_correction(results, correction)
