@@ -4,8 +4,10 @@ Registered from ``tests/conftest.py`` (``pytest_plugins``). Playwright is import
 rest of the suite still collects on a machine without it. Never run ``playwright install``: the
 browser is ``/usr/bin/chromium`` from ``apt-get install -y chromium``.
 
-- ``st_server``: ``python -m streamlit run app.py`` on a free loopback port (cwd = the repo root,
-  so ``.streamlit/config.toml`` applies) with its own ``LINEAGE_HOME`` holding the demo data.
+- ``st_server``: ``python -m streamlit run app.py`` on a loopback port the kernel picks (port 0, read
+  back from the URL Streamlit prints, so no other process or xdist worker can be handed the same
+  port; cwd = the repo root, so ``.streamlit/config.toml`` applies) with its own ``LINEAGE_HOME``
+  holding the demo data.
 - ``browser``: one headless Chromium per session.
 - ``page``: a fresh context per test whose route guard aborts, records and fails the test on any
   request (or WebSocket) that does not go to loopback.
@@ -16,8 +18,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -50,6 +52,7 @@ IDLE = ('[data-testid="stApp"][data-test-connection-state="CONNECTED"]'
 SERVER_START_TIMEOUT = 90.0
 ACTION_TIMEOUT_MS = 45_000
 LINEAGE_ENV = ("LINEAGE_HOME", "LINEAGE_DB_URL", "LINEAGE_STORE_URL", "LINEAGE_USER", "LINEAGE_READ_ONLY")
+SERVING = re.compile(rb"http://127\.0\.0\.1:(\d+)")  # the URL Streamlit prints once its socket is bound
 
 
 @dataclass(frozen=True)
@@ -71,12 +74,6 @@ def is_loopback(url: str) -> bool:
     if url.startswith(("data:", "blob:", "about:")):
         return True
     return urlparse(url).hostname in LOOPBACK_HOSTS
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _store_env(home: Path) -> dict[str, str]:
@@ -118,13 +115,12 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 def st_server(demo_home: Path) -> Iterator[StreamlitServer]:
     if CHROMIUM_MISSING:
         pytest.skip(CHROMIUM_SKIP_REASON)
-    port = _free_port()
     log_path = demo_home.parent / "streamlit.log"
-    url = f"http://127.0.0.1:{port}"
+    url = None
     with open(log_path, "w+b") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py",
-             "--server.headless", "true", "--server.address", "127.0.0.1", "--server.port", str(port),
+             "--server.headless", "true", "--server.address", "127.0.0.1", "--server.port", "0",
              "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
              "--server.runOnSave", "false"],
             cwd=ROOT, env=_store_env(demo_home), stdin=subprocess.DEVNULL, stdout=log,
@@ -133,10 +129,13 @@ def st_server(demo_home: Path) -> Iterator[StreamlitServer]:
         try:
             deadline = time.monotonic() + SERVER_START_TIMEOUT
             while True:
+                if url is None and (found := SERVING.search(log_path.read_bytes())):
+                    url = f"http://127.0.0.1:{int(found[1])}"
                 try:
-                    with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as response:
-                        if response.read() == b"ok":
-                            break
+                    if url is not None:
+                        with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as response:
+                            if response.read() == b"ok":
+                                break
                 except OSError:
                     pass
                 if proc.poll() is not None or time.monotonic() > deadline:

@@ -6,14 +6,21 @@ server in a subprocess (it uses the second core, as a real endpoint would). Each
 its own versioned bucket, emptied and deleted afterwards, so tests never see each other's
 objects. Registered from ``tests/conftest.py`` (``pytest_plugins``).
 
+Under pytest-xdist every worker starts its own server. The server binds port 0 and the
+port is read back from its log, so two workers can never be handed the same port (a port
+probed free and bound later can be taken in between, and the other worker's server would
+then answer). ``dead_port`` is a port that refuses connections for as long as a test holds it.
+
 - ``s3_endpoint``: the server's URL (session).
+- ``dead_port()``: a loopback port nothing listens on, held (bound, never listening) until the block exits.
 - ``s3_env``: a fresh bucket and the ``AWS_*`` variables that point s3fs at the server, set
   for this test (and inherited by the subprocesses it starts); ``bucket`` and ``client`` for checks.
 """
 
 from __future__ import annotations
 
-import os
+import contextlib
+import re
 import socket
 import subprocess
 import sys
@@ -42,10 +49,13 @@ class S3Bucket:
         return f"s3://{self.bucket}/{prefix}"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+@contextlib.contextmanager
+def dead_port() -> Iterator[int]:
+    """A loopback port that refuses connections: bound by this process, never listening, so no
+    other process (another xdist worker's server included) can take it while the block runs."""
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        yield int(held.getsockname()[1])
 
 
 def _answers(port: int) -> bool:
@@ -56,20 +66,25 @@ def _answers(port: int) -> bool:
         return False
 
 
+RUNNING = re.compile(rb"Running on http://127\.0\.0\.1:(\d+)")  # werkzeug's line, once the socket is bound
+
+
 @pytest.fixture(scope="session")
 def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """moto's S3 server on a free loopback port for the whole session."""
+    """moto's S3 server on a loopback port the kernel picks (port 0), for the whole session."""
     log = tmp_path_factory.mktemp("moto") / "server.log"
-    port = _free_port()
     with open(log, "wb") as output:
-        server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                                  stdout=output, stderr=subprocess.STDOUT, env={**os.environ, "MOTO_PORT": str(port)})
+        server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", "0"],
+                                  stdout=output, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + START_TIMEOUT
-        while not _answers(port):
+        port = None
+        while port is None or not _answers(port):
             if server.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"moto's S3 server did not start: {Path(log).read_text()[-2000:]}")
             time.sleep(0.1)
+            if port is None and (found := RUNNING.search(log.read_bytes())):
+                port = int(found[1])
         yield f"http://127.0.0.1:{port}"
     finally:
         server.terminate()

@@ -21,7 +21,7 @@ import pytest
 
 from tests.conftest import PG_URL
 from tests.factories import write_parquet
-from tests.s3server import S3Bucket, _free_port
+from tests.s3server import S3Bucket, dead_port
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -108,11 +108,12 @@ def test_a_team_registers_checks_out_verifies_and_audits_through_the_cli(
 def test_unreachable_database_names_the_database_with_its_password_hidden(
     team_env: dict[str, str], s3_env: S3Bucket, tmp_path: Path,
 ) -> None:
-    env = dict(team_env, LINEAGE_DB_URL=f"postgresql+psycopg://alice:s3cret@127.0.0.1:{_free_port()}/team")
-    for args in (["init"], ["snapshot", "list"]):
-        message = assert_one_line_refusal(lineage(env, *args), "cannot reach the metadata database",
-                                          "postgresql+psycopg://alice:***@127.0.0.1")
-        assert "s3cret" not in message and "object store" not in message
+    with dead_port() as port:
+        env = dict(team_env, LINEAGE_DB_URL=f"postgresql+psycopg://alice:s3cret@127.0.0.1:{port}/team")
+        for args in (["init"], ["snapshot", "list"]):
+            message = assert_one_line_refusal(lineage(env, *args), "cannot reach the metadata database",
+                                              "postgresql+psycopg://alice:***@127.0.0.1")
+            assert "s3cret" not in message and "object store" not in message
     assert not (tmp_path / "home").exists()
     assert bucket_keys(s3_env) == []
 
@@ -120,10 +121,11 @@ def test_unreachable_database_names_the_database_with_its_password_hidden(
 def test_unreachable_object_store_endpoint_names_the_object_store_and_writes_nothing(
     team_env: dict[str, str], s3_env: S3Bucket, pg_url: str, tmp_path: Path,
 ) -> None:
-    dead = f"http://127.0.0.1:{_free_port()}"
-    env = dict(team_env, AWS_ENDPOINT_URL=dead, AWS_MAX_ATTEMPTS="1")  # no retries: the test stays quick
-    message = assert_one_line_refusal(lineage(env, "init"), f"cannot use the object store {s3_env.url()}",
-                                      f"endpoint {dead}")
+    with dead_port() as port:
+        dead = f"http://127.0.0.1:{port}"
+        env = dict(team_env, AWS_ENDPOINT_URL=dead, AWS_MAX_ATTEMPTS="1")  # no retries: the test stays quick
+        message = assert_one_line_refusal(lineage(env, "init"), f"cannot use the object store {s3_env.url()}",
+                                          f"endpoint {dead}")
     assert "metadata database" not in message
     assert not (tmp_path / "home").exists()
     assert schema_tables(pg_url) == []
@@ -145,8 +147,9 @@ def test_object_store_lost_after_init_refuses_a_registration_without_writing(
     assert lineage(team_env, "init").returncode == 0
     data = write_parquet(tmp_path / "d.parquet")
     before = row_counts(pg_url)
-    env = dict(team_env, AWS_ENDPOINT_URL=f"http://127.0.0.1:{_free_port()}", AWS_MAX_ATTEMPTS="1")
-    assert_one_line_refusal(lineage(env, "snapshot", "add", str(data), "--dataset", "d"), "object store")
+    with dead_port() as port:
+        env = dict(team_env, AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}", AWS_MAX_ATTEMPTS="1")
+        assert_one_line_refusal(lineage(env, "snapshot", "add", str(data), "--dataset", "d"), "object store")
     gone = dict(team_env, LINEAGE_STORE_URL="s3://no-such-lineage-bucket/objects")
     assert_one_line_refusal(lineage(gone, "snapshot", "add", str(data), "--dataset", "d"), "has no bucket")
     assert row_counts(pg_url) == before
