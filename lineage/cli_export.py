@@ -27,12 +27,14 @@ def export_openlineage(output: str | None, since: str | None, url: str | None, n
 
     moment = _parse_time(since, "--since")
     store = _open_store()
+    if output and not url:  # the workers' slices are appended in bulk, not re-read line by line
+        count = write_jsonl(export_items(store, since=moment, namespace=namespace), output)
+        click.echo(f"wrote {count} OpenLineage events to {output}", err=True)
+        return
     lines = export_lines(store, since=moment, namespace=namespace)  # streamed: flat memory
     if url:
         lines = posting(lines, url)
-    if output and not url:  # workers' slices appended in bulk, not re-read line by line
-        count = write_jsonl(export_items(store, since=moment, namespace=namespace), output)
-    elif output:
+    if output:
         count = write_jsonl(lines, output)
         click.echo(f"wrote {count} OpenLineage events to {output}", err=True)
     elif url:
