@@ -7,7 +7,9 @@ into every event that carries it: the result is byte for byte ``to_json_line`` o
 Encoding is orjson's (sorted keys, compact, UTF-8): an export spends a third of its time
 in the encoder, and orjson's is several times faster than the standard library's. A value
 orjson refuses (an integer beyond 64 bits, a non-string key) falls back to the standard
-encoder with the same settings, so every value still gets a line.
+encoder with the same settings, so every value still gets a line. A NaN or infinite metric
+is written as ``null`` (the standard encoder wrote ``NaN``, which is not JSON and which
+OpenLineage consumers reject).
 """
 
 from __future__ import annotations

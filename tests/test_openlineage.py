@@ -470,5 +470,6 @@ def test_lines_are_canonical_json_even_for_values_orjson_refuses() -> None:
 
     for value in ({"b": [1, 2.5, "é\u2028\x01"], "a": {"z": None, "y": True}}, {"n": 2**70}, {1: "x"}):
         assert to_json_line(value) == standard(value)
+    assert to_json_line({"loss": math.nan, "gain": math.inf}) == '{"gain":null,"loss":null}'  # valid JSON, not NaN
     assert _payload('{"m": 0.85, "k": [1, "é"]}') == {"m": 0.85, "k": [1, "é"]}
     assert math.isnan(_payload('{"loss": NaN}')["loss"]) and _payload('{"n": 1180591620717411303424}')["n"] == 2**70
