@@ -7,6 +7,7 @@ import sys
 import click
 
 from lineage.cli import _open_store, _print_json, _print_table, handles_errors
+from lineage.numpy_setup import import_numpy_for_this_cpu
 
 
 @click.command("profile")
@@ -16,6 +17,7 @@ from lineage.cli import _open_store, _print_json, _print_table, handles_errors
 @handles_errors
 def profile(ref: str, refresh: bool, as_json: bool) -> None:
     """Per-column statistics of a snapshot (computed once, then stored)."""
+    import_numpy_for_this_cpu()
     profiles = _open_store().drift.profile(ref, refresh=refresh)
     if as_json:
         _print_json({name: p.to_json() for name, p in profiles.items()})
@@ -52,6 +54,7 @@ def _num(value: object) -> str:
 def drift(reference: str, current: str, feature_set: str | None, features: str | None, drift_share: float,
           fail_on_any: bool, correction: str | None, no_save: bool, streaming: bool, as_json: bool) -> None:
     """Compare CURRENT against REFERENCE per feature; exit 1 when the dataset drifts (a pipeline gate)."""
+    import_numpy_for_this_cpu()
     names = [f.strip() for f in features.split(",") if f.strip()] if features else None
     report = _open_store().drift.compare(reference, current, feature_set=feature_set, features=names,
                                          drift_share=drift_share, correction=correction, save=not no_save,

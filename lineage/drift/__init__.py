@@ -5,9 +5,13 @@ snapshot, :func:`compare` compares two. Storing profiles and reports, and the CL
 callers' business: both round-trip through ``to_json``/``from_json``. See docs/drift.md.
 """
 
-from lineage.drift.compare import DEFAULT_THRESHOLDS, TESTS, compare
-from lineage.drift.profile import ColumnProfile, ProfileAccumulator, profile_table
-from lineage.drift.report import DriftReport, FeatureDrift
+from lineage.numpy_setup import import_numpy_for_this_cpu
+
+import_numpy_for_this_cpu()  # before NumPy loads: its sort dispatch is fixed at import (see that module)
+
+from lineage.drift.compare import DEFAULT_THRESHOLDS, TESTS, compare  # noqa: E402
+from lineage.drift.profile import ColumnProfile, ProfileAccumulator, profile_table  # noqa: E402
+from lineage.drift.report import DriftReport, FeatureDrift  # noqa: E402
 
 __all__ = [
     "DEFAULT_THRESHOLDS",
