@@ -14,6 +14,7 @@ into mergeable sketches and reports an error bound next to every approximate fig
 from __future__ import annotations
 
 import os
+from collections import deque
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -51,6 +52,12 @@ class _Side:
     partial: NumericPartial | CategoricalPartial | None
     dtype: str | None
     arrow_type: pa.DataType | None
+    data: stats.Weighted | None = None  # a numeric column's sorted values, once ``sort`` ran
+
+    def sort(self) -> None:
+        """Sort a numeric column now (the expensive step), so that testing it later is quick."""
+        if isinstance(self.partial, NumericPartial) and self.data is None:
+            self.data = weighted_values(self.partial)
 
 
 def compare(
@@ -126,15 +133,41 @@ def compare(
         cur_source.materialise(list(cur_kinds))
         _refuse_empty_reference(ref_source.count_rows())
 
-        def work(name: str) -> FeatureDrift:
+        sides: list[tuple[_Side, _Side] | None] = [None] * len(names)
+        finished: list[FeatureDrift | None] = [None] * len(names)
+        waiting: deque[int] = deque()  # features read and sorted before SciPy was imported
+
+        def finish(index: int) -> None:
+            ref, cur = sides[index]  # type: ignore[misc]
+            sides[index] = None
+            finished[index] = _feature(names[index], ref, cur, tests.get(names[index]), thresholds.get(names[index]),
+                                       schema, streaming=False)
+
+        def work(index: int) -> None:
+            name = names[index]
             ref = _exact_side(ref_source, name, ref_kinds.get(name), contracts.get(name))
             cur = _exact_side(cur_source, name, cur_kinds.get(name), contracts.get(name))
-            return _feature(name, ref, cur, tests.get(name), thresholds.get(name), schema, streaming=False)
+            sides[index] = (ref, cur)
+            if not stats.scipy_ready():  # sort now, test later: never sit idle waiting for the import
+                ref.sort()
+                cur.sort()
+                waiting.append(index)
+                return
+            while True:  # first the features sorted while SciPy was loading
+                try:
+                    earlier = waiting.popleft()
+                except IndexError:  # none left (another worker may have taken the last)
+                    break
+                finish(earlier)
+            finish(index)
 
         # one thread more than the cores: sorts and reads release the GIL, the Python between them
         # (and SciPy's import on its own thread) does not, and a spare thread keeps both cores busy
         with ThreadPoolExecutor(max_workers=min(4, (os.cpu_count() or 1) + 1)) as pool:
-            results = list(pool.map(work, names))
+            list(pool.map(work, range(len(names))))
+        while waiting:
+            finish(waiting.popleft())
+        results = [f for f in finished if f is not None]
 
     results = _apply_correction(results, correction)
     drifted = sum(1 for f in results if f.drifted)
@@ -264,7 +297,8 @@ def _feature(name: str, ref: _Side, cur: _Side, test: str | None, threshold: flo
     if isinstance(ref.partial, NumericPartial):
         assert isinstance(cur.partial, NumericPartial)
         return _numeric(name, ref.partial, cur.partial, test, threshold, base, streaming=streaming,
-                        integer=pa.types.is_integer(ref.arrow_type) and pa.types.is_integer(cur.arrow_type))
+                        integer=pa.types.is_integer(ref.arrow_type) and pa.types.is_integer(cur.arrow_type),
+                        data=(ref.data, cur.data))
     assert isinstance(cur.partial, CategoricalPartial)
     if test in NUMERIC_ONLY_TESTS:
         raise InvalidInputError(f"test '{test}' needs a numeric feature and '{name}' is categorical: "
@@ -273,9 +307,11 @@ def _feature(name: str, ref: _Side, cur: _Side, test: str | None, threshold: flo
 
 
 def _numeric(name: str, ref_p: NumericPartial, cur_p: NumericPartial, test: str | None, threshold: float | None,
-             base: dict[str, Any], *, streaming: bool, integer: bool) -> FeatureDrift:
+             base: dict[str, Any], *, streaming: bool, integer: bool,
+             data: tuple[stats.Weighted | None, stats.Weighted | None] = (None, None)) -> FeatureDrift:
     exact = is_exact(ref_p) and is_exact(cur_p)
-    ref, cur = weighted_values(ref_p), weighted_values(cur_p)
+    ref = data[0] if data[0] is not None else weighted_values(ref_p)
+    cur = data[1] if data[1] is not None else weighted_values(cur_p)
     base.update(values_ref=ref.n, values_cur=cur.n, exact=exact)
     empty = _empty_verdict(name, "numeric", ref.n, cur.n, cur_p.rows, test, base)
     if empty is not None:

@@ -52,6 +52,12 @@ def warm_up() -> None:
 def _import_scipy() -> None:
     _scipy_stats()
     _scipy_distance()
+    _scipy_imported.set()
+
+
+def scipy_ready() -> bool:
+    """Whether ``warm_up``'s import has finished, so a p-value costs no wait (callers defer them till then)."""
+    return _scipy_imported.is_set()
 
 
 def _scipy_stats() -> Any:
@@ -67,6 +73,7 @@ def _scipy_distance() -> Any:
 
 
 _warm_lock = threading.Lock()
+_scipy_imported = threading.Event()
 _warming: threading.Thread | None = None
 
 @dataclass(frozen=True)
