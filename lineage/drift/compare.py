@@ -43,6 +43,8 @@ P_VALUE_TESTS = ("ks", "chisquare", "z")
 DEFAULT_THRESHOLDS = {"ks": 0.05, "chisquare": 0.05, "z": 0.05, "wasserstein": 0.1, "jensenshannon": 0.1, "psi": 0.1}
 SMALL_REFERENCE_ROWS = 1000
 """Evidently's switch: up to this many reference values, p-value tests; above, distances."""
+MAX_QUEUED = 6
+"""Features sorted and held while SciPy imports (each ~20 MB at 1M + 200k rows); more would wait for it."""
 EFFECT_FLOOR = 0.1
 """A p-value test that drifts while JS and Wasserstein stay under this gets the sample-size note."""
 
@@ -148,7 +150,9 @@ def compare(
             ref = _exact_side(ref_source, name, ref_kinds.get(name), contracts.get(name))
             cur = _exact_side(cur_source, name, cur_kinds.get(name), contracts.get(name))
             sides[index] = (ref, cur)
-            if not stats.scipy_ready():  # sort now, test later: never sit idle waiting for the import
+            # sort now, test later: never sit idle waiting for the import; but hold at most
+            # MAX_QUEUED sorted features, so a slow import cannot keep every column in memory
+            if not stats.scipy_ready() and len(waiting) < MAX_QUEUED:
                 ref.sort()
                 cur.sort()
                 waiting.append(index)
