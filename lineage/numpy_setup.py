@@ -11,8 +11,9 @@ environment back at once, so that no child process (a training run started by
 ``lineage reproduce --rerun``, say) inherits a changed environment.
 
 It does nothing when NumPy is already imported, on any other CPU (Zen 5 fixed the
-instruction; Intel's AVX-512 sort is its fastest), or when the user has set either of NumPy's
-variables (``NPY_DISABLE_CPU_FEATURES=`` keeps every feature).
+instruction; Intel's AVX-512 sort is its fastest), when the user has set either of NumPy's
+variables (``NPY_DISABLE_CPU_FEATURES=`` keeps every feature), or before NumPy 2.4, whose
+feature names differ (an unknown name only raises a hidden ImportWarning and changes nothing).
 """
 
 from __future__ import annotations
@@ -20,9 +21,12 @@ from __future__ import annotations
 import os
 import sys
 from functools import lru_cache
+from importlib import metadata
 
 ZEN4_SLOW_FEATURES = "X86_V4 AVX512_ICL AVX512_SPR"
 """NumPy 2.4's names for its AVX-512 targets; without them it dispatches to AVX2."""
+NAMES_SINCE = (2, 4)
+"""The first NumPy release that knows those names (earlier ones call the targets AVX512_SKX, ...)."""
 _USER_VARIABLES = ("NPY_DISABLE_CPU_FEATURES", "NPY_ENABLE_CPU_FEATURES")
 
 
@@ -30,7 +34,7 @@ def import_numpy_for_this_cpu() -> bool:
     """Import NumPy now, without AVX-512 when this CPU is a Zen 4; True when that applied."""
     if "numpy" in sys.modules or any(name in os.environ for name in _USER_VARIABLES):
         return False
-    if not is_zen4():
+    if not is_zen4() or not knows_feature_names(_installed_numpy()):
         return False
     os.environ["NPY_DISABLE_CPU_FEATURES"] = ZEN4_SLOW_FEATURES
     try:
@@ -38,6 +42,24 @@ def import_numpy_for_this_cpu() -> bool:
     finally:
         os.environ.pop("NPY_DISABLE_CPU_FEATURES", None)
     return True
+
+
+def knows_feature_names(version: str | None) -> bool:
+    """Whether this NumPy version (``metadata.version`` text) takes ``ZEN4_SLOW_FEATURES``."""
+    if version is None:
+        return False
+    parts = version.split(".")
+    try:
+        return (int(parts[0]), int(parts[1])) >= NAMES_SINCE
+    except (IndexError, ValueError):
+        return False
+
+
+def _installed_numpy() -> str | None:
+    try:
+        return metadata.version("numpy")  # read from the dist-info, without importing NumPy
+    except metadata.PackageNotFoundError:
+        return None
 
 
 @lru_cache(maxsize=1)

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from lineage.numpy_setup import _first_block, import_numpy_for_this_cpu, zen4_cpuinfo
+from lineage.numpy_setup import _first_block, import_numpy_for_this_cpu, knows_feature_names, zen4_cpuinfo
 
 ZEN4 = {"vendor_id": "AuthenticAMD", "cpu family": "25", "model": "17", "flags": "fpu sse2 avx2 avx512f avx512bw"}
 
@@ -36,14 +36,23 @@ def test_the_first_processor_block_of_cpuinfo_is_parsed() -> None:
 def test_nothing_happens_once_numpy_is_loaded() -> None:
     import numpy  # noqa: F401
 
+    before = dict(os.environ)
     assert import_numpy_for_this_cpu() is False
-    assert "NPY_DISABLE_CPU_FEATURES" not in os.environ
+    assert dict(os.environ) == before
+
+
+@pytest.mark.parametrize(("version", "expected"), [
+    ("2.4.6", True), ("2.5.0rc1", True), ("3.0.0", True), ("2.3.5", False), ("1.26.4", False), ("weird", False), (None, False),
+])
+def test_only_numpy_releases_that_know_the_feature_names_get_them(version: str | None, expected: bool) -> None:
+    assert knows_feature_names(version) is expected
 
 
 PROBE = """
 import json, os, sys
 import lineage.numpy_setup as setup
-setup.is_zen4 = lambda: True  # behave as on a Zen 4 whatever this machine is
+zen4 = sys.argv[1] == "zen4"
+setup.is_zen4 = lambda: zen4  # behave as on a Zen 4 (or not) whatever this machine is
 applied = setup.import_numpy_for_this_cpu()
 from numpy._core._multiarray_umath import __cpu_features__ as features
 print(json.dumps({"applied": applied, "numpy": "numpy" in sys.modules,
@@ -51,8 +60,8 @@ print(json.dumps({"applied": applied, "numpy": "numpy" in sys.modules,
 """
 
 
-def _probe(env: dict[str, str]) -> dict:
-    out = subprocess.run([sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, check=True)
+def _probe(env: dict[str, str], cpu: str = "zen4") -> dict:
+    out = subprocess.run([sys.executable, "-c", PROBE, cpu], env=env, capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -60,6 +69,10 @@ def test_on_zen4_numpy_loads_without_avx512_and_the_environment_is_put_back() ->
     env = {k: v for k, v in os.environ.items() if not k.startswith("NPY_")}
     result = _probe(env)
     assert result == {"applied": True, "numpy": True, "left_in_env": False, "x86_v4": False}
+    control = _probe(env, cpu="other")  # the same NumPy on the same machine, left alone
+    assert control["applied"] is False and control["left_in_env"] is False
+    if not control["x86_v4"]:
+        pytest.skip("this CPU has no AVX-512: NumPy's dispatch looks the same either way (checked above)")
 
 
 def test_a_user_setting_of_numpy_cpu_features_wins() -> None:

@@ -14,6 +14,7 @@ into mergeable sketches and reports an error bound next to every approximate fig
 from __future__ import annotations
 
 import os
+import threading
 from collections import deque
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -55,6 +56,10 @@ class _Side:
     dtype: str | None
     arrow_type: pa.DataType | None
     data: stats.Weighted | None = None  # a numeric column's sorted values, once ``sort`` ran
+
+    @property
+    def numeric(self) -> bool:
+        return isinstance(self.partial, NumericPartial)
 
     def sort(self) -> None:
         """Sort a numeric column now (the expensive step), so that testing it later is quick."""
@@ -145,6 +150,8 @@ def compare(
             finished[index] = _feature(names[index], ref, cur, tests.get(names[index]), thresholds.get(names[index]),
                                        schema, streaming=False)
 
+        places = threading.BoundedSemaphore(MAX_QUEUED)  # never given back: the queue only fills while SciPy loads
+
         def work(index: int) -> None:
             name = names[index]
             ref = _exact_side(ref_source, name, ref_kinds.get(name), contracts.get(name))
@@ -152,7 +159,7 @@ def compare(
             sides[index] = (ref, cur)
             # sort now, test later: never sit idle waiting for the import; but hold at most
             # MAX_QUEUED sorted features, so a slow import cannot keep every column in memory
-            if not stats.scipy_ready() and len(waiting) < MAX_QUEUED:
+            if not stats.scipy_ready() and ref.numeric and cur.numeric and places.acquire(blocking=False):
                 ref.sort()
                 cur.sort()
                 waiting.append(index)
@@ -172,6 +179,8 @@ def compare(
         while waiting:
             finish(waiting.popleft())
         results = [f for f in finished if f is not None]
+        if len(results) != len(names):  # every feature is finished directly or queued exactly once
+            raise RuntimeError(f"drift finished {len(results)} of {len(names)} features")
 
     results = _apply_correction(results, correction)
     drifted = sum(1 for f in results if f.drifted)

@@ -50,9 +50,11 @@ def warm_up() -> None:
 
 
 def _import_scipy() -> None:
-    _scipy_stats()
-    _scipy_distance()
-    _scipy_imported.set()
+    try:
+        _scipy_stats()
+        _scipy_distance()
+    finally:  # also on failure: callers then import it themselves and get the error where it helps
+        _scipy_imported.set()
 
 
 def scipy_ready() -> bool:
