@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterable
 from functools import lru_cache
 from importlib import metadata
 
@@ -79,9 +80,9 @@ def zen4_cpuinfo(fields: dict[str, str]) -> bool:
             and "avx512f" in fields.get("flags", "").split())
 
 
-def _first_block(lines: object) -> dict[str, str]:
+def _first_block(lines: Iterable[str]) -> dict[str, str]:
     fields: dict[str, str] = {}
-    for line in lines:  # type: ignore[attr-defined]
+    for line in lines:
         if not line.strip():
             if fields:
                 break

@@ -307,28 +307,3 @@ def test_same_tests_numbers_and_verdicts_as_evidently(tmp_path: Path, ref_rows: 
         assert (f.test, f.drifted) == (e["test"], e["drifted"]), f.name
         assert value == pytest.approx(e["value"], rel=1e-9, abs=1e-12), f.name
     assert ours.overall["share"] == pytest.approx(theirs["share"])
-
-
-@pytest.mark.parametrize("ready", ["never", "every_other", "queue_full"])
-def test_features_sorted_before_scipy_loads_are_tested_later_with_the_same_numbers(
-        monkeypatch: pytest.MonkeyPatch, ready: str) -> None:
-    """Workers sort and queue features while SciPy is still importing; the report must not change.
-
-    "never": every feature waits for the end; "every_other": workers finish the queued ones
-    between their own, as happens while the import completes; "queue_full": one feature may
-    wait, the others are tested at once (which waits for SciPy), as under a slow import.
-    """
-    import importlib
-
-    from lineage.drift import stats as drift_stats
-
-    ref, cur = _pair(30_000, 12_000)  # above KS_EXACT_MAX_N: the asymptotic path of the big benchmark
-    small_ref, small_cur = _pair(800, 600)  # the small-sample path: SciPy's exact ks_2samp on kept values
-    with monkeypatch.context() as ready_now:  # the reference run never queues
-        ready_now.setattr(drift_stats, "scipy_ready", lambda: True)
-        expected = [compare(ref, cur).to_json(), compare(small_ref, small_cur).to_json()]
-    calls = iter(range(10**6))
-    monkeypatch.setattr(drift_stats, "scipy_ready", lambda: ready == "every_other" and next(calls) % 2 == 1)
-    if ready == "queue_full":
-        monkeypatch.setattr(importlib.import_module("lineage.drift.compare"), "MAX_QUEUED", 1)
-    assert [compare(ref, cur).to_json(), compare(small_ref, small_cur).to_json()] == expected

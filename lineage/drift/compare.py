@@ -14,8 +14,6 @@ into mergeable sketches and reports an error bound next to every approximate fig
 from __future__ import annotations
 
 import os
-import threading
-from collections import deque
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -44,8 +42,6 @@ P_VALUE_TESTS = ("ks", "chisquare", "z")
 DEFAULT_THRESHOLDS = {"ks": 0.05, "chisquare": 0.05, "z": 0.05, "wasserstein": 0.1, "jensenshannon": 0.1, "psi": 0.1}
 SMALL_REFERENCE_ROWS = 1000
 """Evidently's switch: up to this many reference values, p-value tests; above, distances."""
-MAX_QUEUED = 6
-"""Features sorted and held while SciPy imports (each ~20 MB at 1M + 200k rows); more would wait for it."""
 EFFECT_FLOOR = 0.1
 """A p-value test that drifts while JS and Wasserstein stay under this gets the sample-size note."""
 
@@ -55,16 +51,6 @@ class _Side:
     partial: NumericPartial | CategoricalPartial | None
     dtype: str | None
     arrow_type: pa.DataType | None
-    data: stats.Weighted | None = None  # a numeric column's sorted values, once ``sort`` ran
-
-    @property
-    def numeric(self) -> bool:
-        return isinstance(self.partial, NumericPartial)
-
-    def sort(self) -> None:
-        """Sort a numeric column now (the expensive step), so that testing it later is quick."""
-        if isinstance(self.partial, NumericPartial) and self.data is None:
-            self.data = weighted_values(self.partial)
 
 
 def compare(
@@ -140,47 +126,15 @@ def compare(
         cur_source.materialise(list(cur_kinds))
         _refuse_empty_reference(ref_source.count_rows())
 
-        sides: list[tuple[_Side, _Side] | None] = [None] * len(names)
-        finished: list[FeatureDrift | None] = [None] * len(names)
-        waiting: deque[int] = deque()  # features read and sorted before SciPy was imported
-
-        def finish(index: int) -> None:
-            ref, cur = sides[index]  # type: ignore[misc]
-            sides[index] = None
-            finished[index] = _feature(names[index], ref, cur, tests.get(names[index]), thresholds.get(names[index]),
-                                       schema, streaming=False)
-
-        places = threading.BoundedSemaphore(MAX_QUEUED)  # never given back: the queue only fills while SciPy loads
-
-        def work(index: int) -> None:
-            name = names[index]
+        def work(name: str) -> FeatureDrift:
             ref = _exact_side(ref_source, name, ref_kinds.get(name), contracts.get(name))
             cur = _exact_side(cur_source, name, cur_kinds.get(name), contracts.get(name))
-            sides[index] = (ref, cur)
-            # sort now, test later: never sit idle waiting for the import; but hold at most
-            # MAX_QUEUED sorted features, so a slow import cannot keep every column in memory
-            if not stats.scipy_ready() and ref.numeric and cur.numeric and places.acquire(blocking=False):
-                ref.sort()
-                cur.sort()
-                waiting.append(index)
-                return
-            while True:  # first the features sorted while SciPy was loading
-                try:
-                    earlier = waiting.popleft()
-                except IndexError:  # none left (another worker may have taken the last)
-                    break
-                finish(earlier)
-            finish(index)
+            return _feature(name, ref, cur, tests.get(name), thresholds.get(name), schema, streaming=False)
 
         # one thread more than the cores: sorts and reads release the GIL, the Python between them
         # (and SciPy's import on its own thread) does not, and a spare thread keeps both cores busy
         with ThreadPoolExecutor(max_workers=min(4, (os.cpu_count() or 1) + 1)) as pool:
-            list(pool.map(work, range(len(names))))
-        while waiting:
-            finish(waiting.popleft())
-        results = [f for f in finished if f is not None]
-        if len(results) != len(names):  # every feature is finished directly or queued exactly once
-            raise RuntimeError(f"drift finished {len(results)} of {len(names)} features")
+            results = list(pool.map(work, names))
 
     results = _apply_correction(results, correction)
     drifted = sum(1 for f in results if f.drifted)
@@ -310,8 +264,7 @@ def _feature(name: str, ref: _Side, cur: _Side, test: str | None, threshold: flo
     if isinstance(ref.partial, NumericPartial):
         assert isinstance(cur.partial, NumericPartial)
         return _numeric(name, ref.partial, cur.partial, test, threshold, base, streaming=streaming,
-                        integer=pa.types.is_integer(ref.arrow_type) and pa.types.is_integer(cur.arrow_type),
-                        data=(ref.data, cur.data))
+                        integer=pa.types.is_integer(ref.arrow_type) and pa.types.is_integer(cur.arrow_type))
     assert isinstance(cur.partial, CategoricalPartial)
     if test in NUMERIC_ONLY_TESTS:
         raise InvalidInputError(f"test '{test}' needs a numeric feature and '{name}' is categorical: "
@@ -320,11 +273,9 @@ def _feature(name: str, ref: _Side, cur: _Side, test: str | None, threshold: flo
 
 
 def _numeric(name: str, ref_p: NumericPartial, cur_p: NumericPartial, test: str | None, threshold: float | None,
-             base: dict[str, Any], *, streaming: bool, integer: bool,
-             data: tuple[stats.Weighted | None, stats.Weighted | None] = (None, None)) -> FeatureDrift:
+             base: dict[str, Any], *, streaming: bool, integer: bool) -> FeatureDrift:
     exact = is_exact(ref_p) and is_exact(cur_p)
-    ref = data[0] if data[0] is not None else weighted_values(ref_p)
-    cur = data[1] if data[1] is not None else weighted_values(cur_p)
+    ref, cur = weighted_values(ref_p), weighted_values(cur_p)
     base.update(values_ref=ref.n, values_cur=cur.n, exact=exact)
     empty = _empty_verdict(name, "numeric", ref.n, cur.n, cur_p.rows, test, base)
     if empty is not None:

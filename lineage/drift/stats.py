@@ -50,16 +50,8 @@ def warm_up() -> None:
 
 
 def _import_scipy() -> None:
-    try:
-        _scipy_stats()
-        _scipy_distance()
-    finally:  # also on failure: callers then import it themselves and get the error where it helps
-        _scipy_imported.set()
-
-
-def scipy_ready() -> bool:
-    """Whether ``warm_up``'s import has finished, so a p-value costs no wait (callers defer them till then)."""
-    return _scipy_imported.is_set()
+    _scipy_stats()
+    _scipy_distance()
 
 
 def _scipy_stats() -> Any:
@@ -75,7 +67,6 @@ def _scipy_distance() -> Any:
 
 
 _warm_lock = threading.Lock()
-_scipy_imported = threading.Event()
 _warming: threading.Thread | None = None
 
 @dataclass(frozen=True)
