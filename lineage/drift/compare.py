@@ -14,7 +14,7 @@ into mergeable sketches and reports an error bound next to every approximate fig
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +44,28 @@ SMALL_REFERENCE_ROWS = 1000
 """Evidently's switch: up to this many reference values, p-value tests; above, distances."""
 EFFECT_FLOOR = 0.1
 """A p-value test that drifts while JS and Wasserstein stay under this gets the sample-size note."""
+
+
+@dataclass(frozen=True)
+class _AwaitingKsPValue:
+    """A numeric feature measured in full but for its asymptotic KS p-value.
+
+    That p-value is SciPy's ``kstwo``, and scipy.stats may still be importing on its own
+    thread. Rather than block a worker (and a core) on the import, the worker hands the
+    feature back and the calling thread, which has nothing else to do, ``settle``s it.
+    """
+
+    finish: Callable[[float], FeatureDrift]
+    ks: float
+    n_ref: int
+    n_cur: int
+
+    def settle(self) -> FeatureDrift:
+        return self.finish(stats.ks_pvalue(self.ks, self.n_ref, self.n_cur))
+
+
+def _settled(result: FeatureDrift | _AwaitingKsPValue) -> FeatureDrift:
+    return result.settle() if isinstance(result, _AwaitingKsPValue) else result
 
 
 @dataclass
@@ -117,8 +139,8 @@ def compare(
         for batch in cur_source.batches(list(cur_kinds)):
             cur_acc.update(batch)
         results = [
-            _feature(name, _side(ref_acc, ref_source.schema, name), _side(cur_acc, cur_source.schema, name),
-                     tests.get(name), thresholds.get(name), schema, streaming=True)
+            _settled(_feature(name, _side(ref_acc, ref_source.schema, name), _side(cur_acc, cur_source.schema, name),
+                              tests.get(name), thresholds.get(name), schema, streaming=True))
             for name in names
         ]
     else:
@@ -126,7 +148,7 @@ def compare(
         cur_source.materialise(list(cur_kinds))
         _refuse_empty_reference(ref_source.count_rows())
 
-        def work(name: str) -> FeatureDrift:
+        def work(name: str) -> FeatureDrift | _AwaitingKsPValue:
             ref = _exact_side(ref_source, name, ref_kinds.get(name), contracts.get(name))
             cur = _exact_side(cur_source, name, cur_kinds.get(name), contracts.get(name))
             return _feature(name, ref, cur, tests.get(name), thresholds.get(name), schema, streaming=False)
@@ -134,7 +156,7 @@ def compare(
         # one thread more than the cores: sorts and reads release the GIL, the Python between them
         # (and SciPy's import on its own thread) does not, and a spare thread keeps both cores busy
         with ThreadPoolExecutor(max_workers=min(4, (os.cpu_count() or 1) + 1)) as pool:
-            results = list(pool.map(work, names))
+            results = [_settled(result) for result in pool.map(work, names)]  # while the workers go on
 
     results = _apply_correction(results, correction)
     drifted = sum(1 for f in results if f.drifted)
@@ -236,7 +258,7 @@ def _side(acc: ProfileAccumulator, schema: pa.Schema, name: str) -> _Side:
 
 
 def _feature(name: str, ref: _Side, cur: _Side, test: str | None, threshold: float | None, schema: Any,
-             *, streaming: bool) -> FeatureDrift:
+             *, streaming: bool) -> FeatureDrift | _AwaitingKsPValue:
     spec = schema.features.get(name) if schema is not None else None
     base: dict[str, Any] = {"dtype_ref": ref.dtype, "dtype_cur": cur.dtype}
     if ref.partial is not None:
@@ -273,7 +295,7 @@ def _feature(name: str, ref: _Side, cur: _Side, test: str | None, threshold: flo
 
 
 def _numeric(name: str, ref_p: NumericPartial, cur_p: NumericPartial, test: str | None, threshold: float | None,
-             base: dict[str, Any], *, streaming: bool, integer: bool) -> FeatureDrift:
+             base: dict[str, Any], *, streaming: bool, integer: bool) -> FeatureDrift | _AwaitingKsPValue:
     exact = is_exact(ref_p) and is_exact(cur_p)
     ref, cur = weighted_values(ref_p), weighted_values(cur_p)
     base.update(values_ref=ref.n, values_cur=cur.n, exact=exact)
@@ -283,11 +305,11 @@ def _numeric(name: str, ref_p: NumericPartial, cur_p: NumericPartial, test: str 
     merged = stats.merge_ecdf(ref, cur)
     union_distinct = merged.values.size if exact else SMALL_DISTINCT_CAP + 1
     ref_distinct = stats.distinct_count(ref.values) if is_exact(ref_p) else SMALL_DISTINCT_CAP + 1
-    if exact and ref.counts is None and cur.counts is None:
-        ks, ks_p = stats.ks_test(ref.values, cur.values, merged)
+    ks_p: float | None = None
+    if exact and ref.counts is None and cur.counts is None and max(ref.n, cur.n) <= stats.KS_EXACT_MAX_N:
+        ks, ks_p = stats.ks_test(ref.values, cur.values, merged)  # SciPy's exact p-value on small samples
     else:
         ks = stats.ks_statistic(merged)
-        ks_p = stats.ks_pvalue(ks, ref.n, cur.n)
     w_norm = stats.wasserstein_norm(merged, ref_p.std)
     edges = stats.psi_edges(ref)
     psi = stats.psi(stats.right_closed_counts(ref, edges), stats.right_closed_counts(cur, edges))
@@ -295,7 +317,7 @@ def _numeric(name: str, ref_p: NumericPartial, cur_p: NumericPartial, test: str 
     ref_bins, cur_bins = stats.evidently_numeric_bins(ref, cur, ref_distinct=ref_distinct, integer=integer)
     js = stats.jensenshannon(ref_bins, cur_bins)
     chosen = test or _default_test("numeric", ref.n, union_distinct)
-    measures = {"ks": (ks, ks_p), "wasserstein": (w_norm, None), "psi": (psi, None), "jensenshannon": (js, None)}
+    measures = {"wasserstein": (w_norm, None), "psi": (psi, None), "jensenshannon": (js, None)}
     if chosen in ("chisquare", "z"):
         measures[chosen] = _value_test(chosen, ref_bins, cur_bins, name)
     error_bound = None
@@ -305,8 +327,12 @@ def _numeric(name: str, ref_p: NumericPartial, cur_p: NumericPartial, test: str 
         w_bound = ((ref_sk.mean_abs_error_bound() if ref_sk and ref_p.small is None else 0.0)
                    + (cur_sk.mean_abs_error_bound() if cur_sk and cur_p.small is None else 0.0))
         error_bound = {"ks": ks_bound, "wasserstein_norm": w_bound / max(ref_p.std, stats.STD_FLOOR)}
-    return _verdict(name, "numeric", chosen, measures, threshold, base, ks=ks, ks_p=ks_p, psi=psi, js=js,
-                    w_norm=w_norm, error_bound=error_bound)
+
+    def finish(ks_p: float) -> FeatureDrift:
+        return _verdict(name, "numeric", chosen, {"ks": (ks, ks_p), **measures}, threshold, base, ks=ks, ks_p=ks_p,
+                        psi=psi, js=js, w_norm=w_norm, error_bound=error_bound)
+
+    return finish(ks_p) if ks_p is not None else _AwaitingKsPValue(finish, ks, ref.n, cur.n)
 
 
 def _categorical(name: str, ref_p: CategoricalPartial, cur_p: CategoricalPartial, test: str | None,

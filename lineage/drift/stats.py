@@ -36,12 +36,14 @@ EVIDENTLY_MAX_VALUE_BINS = 20
 
 
 # -- SciPy, imported late ---------------------------------------------------------------------
-# scipy.stats takes one to several seconds to import here, more than a whole 1M-row comparison
-# computes, and it is needed only for p-values at the end. ``warm_up`` imports it on a second
-# thread while the columns are read and sorted (pyarrow and numpy release the GIL there);
-# the functions below import it again, which waits for that import or returns at once.
+# scipy.stats takes about a second to import here, a third of a whole 1M-row comparison, and
+# only the KS p-value needs it (``kstwo``, and ``ks_2samp`` on small samples); every other
+# p-value and distance comes from scipy.special, which imports in a third of that time.
+# ``warm_up`` imports both on a second thread while the columns are read and sorted (pyarrow
+# and numpy release the GIL there); ``compare`` leaves the KS p-values to its calling thread,
+# so no worker waits for the import.
 def warm_up() -> None:
-    """Start importing SciPy's stats and distance modules in the background (idempotent)."""
+    """Start importing scipy.special, then scipy.stats, in the background (idempotent)."""
     global _warming
     with _warm_lock:
         if _warming is None:
@@ -50,20 +52,20 @@ def warm_up() -> None:
 
 
 def _import_scipy() -> None:
+    _special()
     _scipy_stats()
-    _scipy_distance()
+
+
+def _special() -> Any:
+    from scipy import special
+
+    return special
 
 
 def _scipy_stats() -> Any:
     from scipy import stats
 
     return stats
-
-
-def _scipy_distance() -> Any:
-    from scipy.spatial import distance
-
-    return distance
 
 
 _warm_lock = threading.Lock()
@@ -256,8 +258,17 @@ def psi_band(value: float | None) -> str | None:
 
 
 def jensenshannon(ref_counts: np.ndarray, cur_counts: np.ndarray) -> float:
-    """SciPy's Jensen–Shannon *distance*, natural log, on unsmoothed shares (Evidently's numbers)."""
-    return float(_scipy_distance().jensenshannon(_shares(ref_counts), _shares(cur_counts)))
+    """Jensen–Shannon *distance*, natural log, on unsmoothed shares (Evidently's numbers).
+
+    The digits of ``scipy.spatial.distance.jensenshannon(shares_ref, shares_cur)``, which
+    Evidently calls: the same operations in the same order (it normalises the shares once
+    more), without importing scipy.spatial. ``tests/test_drift_scipy_parity.py`` holds them equal.
+    """
+    p, q = _shares(ref_counts), _shares(cur_counts)
+    p, q = p / p.sum(), q / q.sum()
+    m = (p + q) / 2.0
+    rel_entr = _special().rel_entr
+    return float(np.sqrt((rel_entr(p, m).sum() + rel_entr(q, m).sum()) / 2.0))
 
 
 def sturges_edges(lo: float, hi: float, n: int, *, integer: bool = False) -> np.ndarray:
@@ -347,9 +358,11 @@ def chisquare(ref_counts: np.ndarray, cur_counts: np.ndarray) -> tuple[float, fl
     if ref_counts.size < 2:
         return 0.0, 1.0
     expected = ref_counts * (cur_counts.sum() / ref_counts.sum())
+    observed = np.asarray(cur_counts, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
-        result = _scipy_stats().chisquare(cur_counts, expected)
-    return float(result.statistic), float(result.pvalue)
+        statistic = ((observed - expected) ** 2 / expected).sum()
+    # SciPy's chisquare takes its p-value from chdtrc(k - 1, statistic): the same digits, without scipy.stats
+    return float(statistic), float(_special().chdtrc(float(observed.size - 1), statistic))
 
 
 def z_test(ref_counts: np.ndarray, cur_counts: np.ndarray) -> tuple[float, float]:
@@ -366,7 +379,7 @@ def z_test(ref_counts: np.ndarray, cur_counts: np.ndarray) -> tuple[float, float
     p1, p2 = ref_counts[0] / n1, cur_counts[0] / n2
     pooled = (p1 * n1 + p2 * n2) / (n1 + n2)
     z = (p1 - p2) / np.sqrt(pooled * (1 - pooled) * (1.0 / n1 + 1.0 / n2))
-    return float(z), float(2 * (1 - _scipy_stats().norm.cdf(np.abs(z))))
+    return float(z), float(2 * (1 - _special().ndtr(np.abs(z))))  # ndtr is scipy.stats.norm.cdf
 
 
 CORRECTIONS = ("bonferroni", "bh")
