@@ -31,6 +31,7 @@ from lineage.drift.columns import (
     kind_of,
     logical_dtype,
 )
+from lineage.drift.ks_helper import KsHelper, helper_pays
 from lineage.drift.profile import ProfileAccumulator, is_exact, weighted_values
 from lineage.drift.report import DriftReport, FeatureDrift
 from lineage.drift.source import Data, Source, open_source
@@ -101,7 +102,6 @@ def compare(
     categorical, say). ``correction``: None, 'bonferroni' or 'bh' on the p-value tests.
     The dataset drifts when the share of drifted features is at least ``drift_share``.
     """
-    stats.warm_up()
     if reference_feature_set and current_feature_set and reference_feature_set != current_feature_set and not features:
         raise InvalidInputError(
             f"reference is {reference_feature_set} and current is {current_feature_set}: "
@@ -129,6 +129,7 @@ def compare(
     contracts = _contracts(schema, names)
 
     if streaming:
+        stats.warm_up()
         ref_acc = ProfileAccumulator(ref_source.schema, list(ref_kinds), streaming=True, contracts=contracts,
                                      kinds=ref_kinds)
         for batch in ref_source.batches(list(ref_kinds)):
@@ -146,17 +147,34 @@ def compare(
     else:
         ref_source.materialise(list(ref_kinds))
         cur_source.materialise(list(cur_kinds))
-        _refuse_empty_reference(ref_source.count_rows())
+        ref_rows = ref_source.count_rows()
+        _refuse_empty_reference(ref_rows)
+        numeric = any(kind == "numeric" for kind in ref_kinds.values())
+        helper = KsHelper(stats.kstwo_sf) if numeric and helper_pays(ref_rows + cur_source.count_rows()) else None
+        stats.warm_up(scipy_stats=helper is None)
 
         def work(name: str) -> FeatureDrift | _AwaitingKsPValue:
             ref = _exact_side(ref_source, name, ref_kinds.get(name), contracts.get(name))
             cur = _exact_side(cur_source, name, cur_kinds.get(name), contracts.get(name))
             return _feature(name, ref, cur, tests.get(name), thresholds.get(name), schema, streaming=False)
 
-        # one thread more than the cores: sorts and reads release the GIL, the Python between them
-        # (and SciPy's import on its own thread) does not, and a spare thread keeps both cores busy
-        with ThreadPoolExecutor(max_workers=min(4, (os.cpu_count() or 1) + 1)) as pool:
-            results = [_settled(result) for result in pool.map(work, names)]  # while the workers go on
+        try:
+            # one thread more than the cores: sorts and reads release the GIL, the Python between them
+            # (and SciPy's import on its own thread) does not, and a spare thread keeps both cores busy
+            with ThreadPoolExecutor(max_workers=min(4, (os.cpu_count() or 1) + 1)) as pool:
+                measured: list[FeatureDrift | _AwaitingKsPValue] = []
+                for result in pool.map(work, names):  # KS p-values are added here while the workers go on
+                    if helper is not None and isinstance(result, _AwaitingKsPValue):
+                        helper.submit(result.ks, stats.ks_asymptotic_n(result.n_ref, result.n_cur))
+                        measured.append(result)
+                    else:
+                        measured.append(_settled(result))
+            sfs = iter(helper.collect() if helper is not None else ())
+            results = [r.finish(stats.clip_probability(next(sfs))) if isinstance(r, _AwaitingKsPValue) else r
+                       for r in measured]
+        finally:
+            if helper is not None:
+                helper.close()
 
     results = _apply_correction(results, correction)
     drifted = sum(1 for f in results if f.drifted)

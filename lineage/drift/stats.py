@@ -41,19 +41,21 @@ EVIDENTLY_MAX_VALUE_BINS = 20
 # p-value and distance comes from scipy.special, which imports in a third of that time.
 # ``warm_up`` imports both on a second thread while the columns are read and sorted (pyarrow
 # and numpy release the GIL there); ``compare`` leaves the KS p-values to its calling thread,
-# so no worker waits for the import.
-def warm_up() -> None:
-    """Start importing scipy.special, then scipy.stats, in the background (idempotent)."""
+# so no worker waits for the import, and on large inputs to a helper process (ks_helper.py).
+def warm_up(*, scipy_stats: bool = True) -> None:
+    """Start importing scipy.special, then scipy.stats unless told not to, in the background (idempotent)."""
     global _warming
     with _warm_lock:
         if _warming is None:
-            _warming = threading.Thread(target=_import_scipy, name="lineage-scipy-import", daemon=True)
+            _warming = threading.Thread(target=_import_scipy, args=(scipy_stats,), name="lineage-scipy-import",
+                                        daemon=True)
             _warming.start()
 
 
-def _import_scipy() -> None:
+def _import_scipy(scipy_stats: bool) -> None:
     _special()
-    _scipy_stats()
+    if scipy_stats:
+        _scipy_stats()
 
 
 def _special() -> Any:
@@ -169,9 +171,23 @@ def ks_statistic(merged: MergedEcdf) -> float:
 
 def ks_pvalue(statistic: float, n_ref: int, n_cur: int) -> float:
     """SciPy's asymptotic two-sided p-value (``method='asymp'``), from the statistic and sizes only."""
+    return clip_probability(kstwo_sf(statistic, ks_asymptotic_n(n_ref, n_cur)))
+
+
+def ks_asymptotic_n(n_ref: int, n_cur: int) -> float:
+    """The sample size ``ks_2samp`` gives ``kstwo`` for two samples: round(n·m / (n + m))."""
     m, n = sorted([float(n_ref), float(n_cur)], reverse=True)
-    en = m * n / (m + n)
-    return float(np.clip(_scipy_stats().kstwo.sf(statistic, np.round(en)), 0, 1))
+    return float(np.round(m * n / (m + n)))
+
+
+def kstwo_sf(statistic: float, n: float) -> float:
+    """``scipy.stats.kstwo.sf``: what ks_helper.py's helper process computes for ``compare``."""
+    return float(_scipy_stats().kstwo.sf(statistic, n))
+
+
+def clip_probability(p: float) -> float:
+    """``ks_2samp`` clips its p-value to [0, 1]."""
+    return float(np.clip(p, 0, 1))
 
 
 def ks_test(ref_sorted: np.ndarray, cur_sorted: np.ndarray, merged: MergedEcdf | None = None) -> tuple[float, float]:
