@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+from threadpoolctl import threadpool_limits
 
 from lineage.drift import stats
 from lineage.drift.columns import (
@@ -159,9 +160,13 @@ def compare(
             return _feature(name, ref, cur, tests.get(name), thresholds.get(name), schema, streaming=False)
 
         try:
-            # one thread more than the cores: sorts and reads release the GIL, the Python between them
-            # (and SciPy's import on its own thread) does not, and a spare thread keeps both cores busy
-            with ThreadPoolExecutor(max_workers=min(4, (os.cpu_count() or 1) + 1)) as pool:
+            # One worker more than the cores: sorts and reads release the GIL, the Python between them
+            # (and SciPy's import on its own thread) does not, and a spare thread keeps both cores busy.
+            # NumPy's BLAS gets one thread: np.dot of a million values (Wasserstein, with the digits of
+            # SciPy's vecdot) would wake OpenBLAS's threads, which then spin for their timeout on the
+            # cores the workers need (0.5 s of CPU on the 1M-row benchmark).
+            with threadpool_limits(limits=1, user_api="blas"), \
+                    ThreadPoolExecutor(max_workers=min(4, (os.cpu_count() or 1) + 1)) as pool:
                 measured: list[FeatureDrift | _AwaitingKsPValue] = []
                 for result in pool.map(work, names):  # KS p-values are added here while the workers go on
                     if helper is not None and isinstance(result, _AwaitingKsPValue):
