@@ -308,27 +308,3 @@ def test_same_tests_numbers_and_verdicts_as_evidently(tmp_path: Path, ref_rows: 
         assert value == pytest.approx(e["value"], rel=1e-9, abs=1e-12), f.name
     assert ours.overall["share"] == pytest.approx(theirs["share"])
 
-
-def test_blas_runs_on_one_thread_while_the_workers_measure(monkeypatch: pytest.MonkeyPatch) -> None:
-    """OpenBLAS's idle threads spin on the cores the workers need: compare limits BLAS, then restores it."""
-    from threadpoolctl import threadpool_info
-
-    from lineage.drift import stats
-
-    def blas_threads() -> list[int]:
-        return [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
-
-    seen: list[list[int]] = []
-    wasserstein = stats.wasserstein
-
-    def recording(merged: stats.MergedEcdf) -> float:
-        seen.append(blas_threads())
-        return wasserstein(merged)
-
-    before = blas_threads()
-    assert before, "NumPy's wheels bundle OpenBLAS: threadpoolctl should see it"
-    monkeypatch.setattr(stats, "wasserstein", recording)
-    ref, cur = _pair(5000, 4000)
-    compare(ref, cur)
-    assert seen and all(threads == [1] * len(before) for threads in seen)
-    assert blas_threads() == before

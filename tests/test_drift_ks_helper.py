@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import subprocess
 import sys
+import threading
 
 import numpy as np
 import pyarrow as pa
@@ -47,8 +48,12 @@ def _in_process(pairs: list[tuple[float, float]]) -> list[float]:
     return [stats.kstwo_sf(d, n) for d, n in pairs]
 
 
-def _run(pairs: list[tuple[float, float]]) -> list[float]:
-    helper = ks_helper.KsHelper(stats.kstwo_sf)
+def _must_not_fall_back(d: float, n: float) -> float:
+    pytest.fail("the helper's answers were dropped: the in-process fallback ran")
+
+
+def _run(pairs: list[tuple[float, float]], fallback=stats.kstwo_sf) -> list[float]:  # type: ignore[no-untyped-def]
+    helper = ks_helper.KsHelper(fallback)
     try:
         for d, n in pairs:
             helper.submit(d, n)
@@ -58,27 +63,67 @@ def _run(pairs: list[tuple[float, float]]) -> list[float]:
 
 
 def test_the_helper_returns_scipys_digits(recorded: list[subprocess.Popen]) -> None:  # type: ignore[type-arg]
-    assert _run(PAIRS) == _in_process(PAIRS)
+    assert _run(PAIRS, _must_not_fall_back) == _in_process(PAIRS)
     assert len(recorded) == 1 and recorded[0].returncode == 0
 
 
 def test_pairs_beyond_the_streamed_ones_are_sent_at_collect(monkeypatch: pytest.MonkeyPatch,
                                                             recorded: list[subprocess.Popen]) -> None:  # type: ignore[type-arg]
     monkeypatch.setattr(ks_helper, "_STREAMED_MAX", 3)
-    assert _run(PAIRS) == _in_process(PAIRS)
+    assert _run(PAIRS, _must_not_fall_back) == _in_process(PAIRS)
     assert recorded[0].returncode == 0
 
 
-@pytest.mark.parametrize("executable", ["/nonexistent/python", "/bin/false"])
-def test_a_helper_that_cannot_start_or_dies_falls_back(monkeypatch: pytest.MonkeyPatch, executable: str) -> None:
+class _SmallPipes(_Recorded):
+    """4 KiB pipes (Windows' default, and Linux's once a user exceeds pipe-user-pages-soft)."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **{**kwargs, "pipesize": 4096})
+
+
+def test_many_pairs_through_small_pipes_do_not_deadlock(monkeypatch: pytest.MonkeyPatch) -> None:
+    _Recorded.started = []
+    monkeypatch.setattr(ks_helper.subprocess, "Popen", _SmallPipes)
+    pairs = [(1e-4 + i * 1e-6, 166667.0) for i in range(2000)]  # n·D² < 2.2: cheap (no Smirnov sum)
+    done: list[list[float]] = []
+    runner = threading.Thread(target=lambda: done.append(_run(pairs, _must_not_fall_back)), daemon=True)
+    runner.start()
+    runner.join(timeout=120)
+    if runner.is_alive():
+        for process in _Recorded.started:
+            process.kill()
+        pytest.fail("submitting through 4 KiB pipes deadlocked")
+    assert done == [_in_process(pairs)]
+
+
+@pytest.mark.parametrize("executable", ["/nonexistent/python", ""])
+def test_no_python_to_start_falls_back(monkeypatch: pytest.MonkeyPatch, executable: str) -> None:
     monkeypatch.setattr(sys, "executable", executable)
+    assert not ks_helper.helper_pays(10**9) or "scipy.stats" in sys.modules
     assert _run(PAIRS) == _in_process(PAIRS)
 
 
-def test_a_helper_answering_nonsense_falls_back(monkeypatch: pytest.MonkeyPatch,
-                                                recorded: list[subprocess.Popen]) -> None:  # type: ignore[type-arg]
-    monkeypatch.setattr(ks_helper, "_HELPER_CODE", "import sys\nfor line in sys.stdin: print('nonsense')\n")
-    assert _run(PAIRS) == _in_process(PAIRS)
+BROKEN_HELPERS = {
+    "exits at once": "import sys\nsys.exit(1)\n",
+    "nonsense": "import sys\nfor line in sys.stdin: print('nonsense')\n",
+    "one answer short": ks_helper._HELPER_CODE.replace("for line in sys.stdin:", "for line in list(sys.stdin)[1:]:"),
+    "one answer too many": ks_helper._HELPER_CODE + "sys.stdout.write('0x0.0p+0\\n')\n",
+    "another SciPy": ks_helper._HELPER_CODE.replace('scipy.__version__ + "', '"0.0.1" + "'),
+}
+
+
+@pytest.mark.parametrize("code", BROKEN_HELPERS.values(), ids=BROKEN_HELPERS.keys())
+def test_a_broken_helper_falls_back(monkeypatch: pytest.MonkeyPatch, recorded: list[subprocess.Popen],  # type: ignore[type-arg]
+                                    code: str) -> None:
+    monkeypatch.setattr(ks_helper, "_HELPER_CODE", code)
+    fell_back: list[tuple[float, float]] = []
+
+    def fallback(d: float, n: float) -> float:
+        fell_back.append((d, n))
+        return stats.kstwo_sf(d, n)
+
+    assert _run(PAIRS, fallback) == _in_process(PAIRS)
+    assert fell_back == PAIRS
     assert recorded[0].returncode is not None
 
 
@@ -116,7 +161,9 @@ def test_compare_through_the_helper_equals_ks_2samp(monkeypatch: pytest.MonkeyPa
                                                     recorded: list[subprocess.Popen]) -> None:  # type: ignore[type-arg]
     monkeypatch.setattr(compare_module, "helper_pays", lambda rows: True)
     ref, cur, columns = _tables(60_000)
-    report = compare(ref, cur)
+    with monkeypatch.context() as patch:
+        patch.setattr(stats, "kstwo_sf", _must_not_fall_back)  # every KS p-value must come from the helper
+        report = compare(ref, cur)
     assert len(recorded) == 1 and recorded[0].returncode == 0
     for name, (r, c) in columns.items():
         feature = next(f for f in report.features if f.name == name)

@@ -21,9 +21,9 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-from threadpoolctl import threadpool_limits
 
 from lineage.drift import stats
+from lineage.drift.blas import one_blas_thread
 from lineage.drift.columns import (
     SMALL_DISTINCT_CAP,
     CategoricalPartial,
@@ -151,8 +151,8 @@ def compare(
         ref_rows = ref_source.count_rows()
         _refuse_empty_reference(ref_rows)
         numeric = any(kind == "numeric" for kind in ref_kinds.values())
-        helper = KsHelper(stats.kstwo_sf) if numeric and helper_pays(ref_rows + cur_source.count_rows()) else None
-        stats.warm_up(scipy_stats=helper is None)
+        use_helper = numeric and helper_pays(ref_rows + cur_source.count_rows())
+        helper: KsHelper | None = None
 
         def work(name: str) -> FeatureDrift | _AwaitingKsPValue:
             ref = _exact_side(ref_source, name, ref_kinds.get(name), contracts.get(name))
@@ -160,13 +160,12 @@ def compare(
             return _feature(name, ref, cur, tests.get(name), thresholds.get(name), schema, streaming=False)
 
         try:
+            helper = KsHelper(stats.kstwo_sf) if use_helper else None
+            stats.warm_up(scipy_stats=helper is None)
             # One worker more than the cores: sorts and reads release the GIL, the Python between them
             # (and SciPy's import on its own thread) does not, and a spare thread keeps both cores busy.
-            # NumPy's BLAS gets one thread: np.dot of a million values (Wasserstein, with the digits of
-            # SciPy's vecdot) would wake OpenBLAS's threads, which then spin for their timeout on the
-            # cores the workers need (0.5 s of CPU on the 1M-row benchmark).
-            with threadpool_limits(limits=1, user_api="blas"), \
-                    ThreadPoolExecutor(max_workers=min(4, (os.cpu_count() or 1) + 1)) as pool:
+            # NumPy's BLAS gets one thread meanwhile (see blas.py).
+            with one_blas_thread(), ThreadPoolExecutor(max_workers=min(4, (os.cpu_count() or 1) + 1)) as pool:
                 measured: list[FeatureDrift | _AwaitingKsPValue] = []
                 for result in pool.map(work, names):  # KS p-values are added here while the workers go on
                     if helper is not None and isinstance(result, _AwaitingKsPValue):

@@ -19,6 +19,7 @@ The helper is only worth its start-up on large inputs in a process that has not 
 from __future__ import annotations
 
 import contextlib
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -28,20 +29,31 @@ HELPER_MIN_ROWS = 250_000
 
 _HELPER_CODE = """
 import sys
+import numpy, scipy
 from scipy.stats import kstwo
+sys.stdout.write(numpy.__version__ + " " + scipy.__version__ + "\\n")
 for line in sys.stdin:
     d, n = (float.fromhex(x) for x in line.split())
     sys.stdout.write(float(kstwo.sf(d, n)).hex() + "\\n")
 """
-_STREAMED_MAX = 1000
-"""Pairs written as they come (well within a pipe's 64 KiB while the helper still imports); the rest go at collect."""
+_STREAMED_MAX = 64
+"""Pairs written as they come: ~3 KB, within the smallest pipe buffer (4 KiB) while the helper still imports
+and before anyone reads its answers. The rest go at ``collect``, which reads and writes at once."""
 _WAIT_S = 60.0
 """How long collecting may wait for the helper (its import plus one Smirnov sum per feature) before falling back."""
 
 
 def helper_pays(total_rows: int) -> bool:
-    """Whether to start the helper: big inputs, and scipy.stats not already loaded here (then it is free)."""
-    return total_rows >= HELPER_MIN_ROWS and "scipy.stats" not in sys.modules
+    """Whether to start the helper: big inputs, scipy.stats not already loaded here (then it is free),
+    and a Python interpreter to start (not a frozen or embedding program that only hosts one)."""
+    return (total_rows >= HELPER_MIN_ROWS and "scipy.stats" not in sys.modules and _python() is not None)
+
+
+def _python() -> str | None:
+    executable = sys.executable
+    if not executable or getattr(sys, "frozen", False) or not os.path.isfile(executable):
+        return None
+    return executable
 
 
 class KsHelper:
@@ -56,12 +68,16 @@ class KsHelper:
         self._fallback = fallback
         self._pairs: list[tuple[float, float]] = []
         self._process: subprocess.Popen[str] | None = None
+        python = _python()
+        if python is None:
+            return
         try:
+            # -P: nothing from the working directory (a stray scipy.py) shadows the installed SciPy
             self._process = subprocess.Popen(
-                [sys.executable, "-c", _HELPER_CODE], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                [python, "-P", "-c", _HELPER_CODE], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL, text=True,
             )
-        except OSError:
+        except (OSError, ValueError, TypeError):
             self._process = None
 
     def submit(self, statistic: float, n: float) -> None:
@@ -82,7 +98,9 @@ class KsHelper:
             try:
                 rest = "".join(_line(d, n) for d, n in self._pairs[_STREAMED_MAX:])
                 output, _ = process.communicate(rest or None, timeout=_WAIT_S)
-                answers = [float.fromhex(line) for line in output.split()]
+                versions, *lines = output.split("\n")[:-1] or [""]
+                if versions == _versions_here():  # the same NumPy and SciPy, hence the same digits
+                    answers = [float.fromhex(line) for line in lines]
             except (OSError, ValueError, subprocess.TimeoutExpired):
                 answers = []
             finally:
@@ -107,3 +125,10 @@ class KsHelper:
 
 def _line(statistic: float, n: float) -> str:
     return f"{float(statistic).hex()} {float(n).hex()}\n"
+
+
+def _versions_here() -> str:
+    import numpy
+    import scipy
+
+    return f"{numpy.__version__} {scipy.__version__}"
