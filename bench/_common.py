@@ -109,6 +109,17 @@ def warm_cache(path: Path) -> None:
             pass
 
 
+def warm_code(python: str, modules: Sequence[str], env: dict[str, str] | None = None) -> None:
+    """Import ``modules`` once in ``python``, untimed, so a timed run starts with its code in the page cache.
+
+    Why: these VMs page out file pages left idle for about a minute (a DAMON ``pageout``
+    scheme, ``/sys/kernel/mm/damon``), so a method timed after another's long run would
+    read its interpreter and libraries back from disk first: up to 0.7 s more for a 2 s
+    run. Every method is warmed the same way, as its input files are (``warm_cache``).
+    """
+    subprocess.run([python, "-c", "import " + ", ".join(modules)], check=True, capture_output=True, env=env)
+
+
 def sync_disks() -> None:
     """Flush dirty pages left by the previous run so they do not slow down the next one."""
     os.sync()

@@ -203,7 +203,16 @@ def agreement(ours: dict, theirs: dict) -> list[list]:
 
 def bench(args: argparse.Namespace) -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from _common import DEFAULT_SCRATCH, markdown_table, median, ratio, remove_tree, warm_cache, write_results
+    from _common import (
+        DEFAULT_SCRATCH,
+        markdown_table,
+        median,
+        ratio,
+        remove_tree,
+        warm_cache,
+        warm_code,
+        write_results,
+    )
 
     scratch = Path(args.scratch or DEFAULT_SCRATCH)
     ref_path, cur_path, arrow_bytes = write_inputs(scratch, args.ref_rows, args.cur_rows)
@@ -227,10 +236,13 @@ def bench(args: argparse.Namespace) -> None:
         methods = {m: argv for m, argv in methods.items() if not m.startswith("evidently")}
     samples: dict[str, list] = {m: [] for m in methods}
     payloads: dict[str, dict] = {}
+    code = {"lineage exact": ["lineage.drift", "scipy.stats"],  # scipy.stats: the KS helper process imports it
+            "evidently": ["evidently.presets", "pandas", "scipy.stats", "pyarrow.parquet"]}
     for rep in range(args.repeats):
         for method, argv in methods.items():
             warm_cache(ref_path)
             warm_cache(cur_path)
+            warm_code(argv[0], code["lineage exact" if method == "lineage exact" else "evidently"], envs.get(method))
             os.sync()
             payload, run = _worker_json(argv, envs.get(method))
             payloads[method] = payload
