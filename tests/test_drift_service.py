@@ -149,3 +149,21 @@ def test_streaming_drift_reads_stored_blobs_and_agrees_with_exact(dstore: Store)
     assert streamed.to_json()["overall"]["drifted"] == exact.to_json()["overall"]["drifted"]
     verdicts = {f["name"]: f["drifted"] for f in streamed.to_json()["features"]}
     assert verdicts == {f["name"]: f["drifted"] for f in exact.to_json()["features"]}
+
+
+def test_a_stored_parquet_snapshot_is_compared_from_its_blob_column_by_column(dstore: Store, tmp_path: Path,
+                                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not loaded whole first: the whole table and the file's bytes held at once doubled peak memory."""
+    import lineage.snapshot_data
+
+    def no_whole_table(*args: object, **kwargs: object) -> None:
+        raise AssertionError("read the whole table of a stored Parquet snapshot")
+
+    read_table = lineage.snapshot_data.read_table
+    with monkeypatch.context() as patch:  # the previous way: both tables whole, as the reference result
+        patch.setattr(type(dstore.drift), "_data", lambda service, snapshot, streaming: read_table(dstore, snapshot))
+        expected = dstore.drift.compare(VALUES_21, ONLINE, save=False).to_json()
+    monkeypatch.setattr(lineage.snapshot_data, "read_table", no_whole_table)
+    assert dstore.drift.compare(VALUES_21, ONLINE, save=False).to_json() == expected
+    online = dstore.snapshots.get(ONLINE)
+    assert dstore.drift._data(online, streaming=False) == dstore.objects.key_path(online.sha256)
