@@ -171,3 +171,16 @@ def test_a_stored_parquet_snapshot_is_compared_from_its_blob_column_by_column(ds
     monkeypatch.setattr(lineage.snapshot_data, "read_table", no_whole_table)
     assert dstore.drift.compare(VALUES_21, ONLINE, save=False).to_json() == expected
     assert dstore.drift._data(online, streaming=False) == dstore.objects.key_path(online.sha256)
+
+
+def test_a_stored_parquet_snapshot_is_profiled_from_its_blob(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    import lineage.drift
+    import lineage.snapshot_data
+
+    store.snapshots.add(SAMPLE / "customer_features_online_2026_03.parquet", dataset="customer_features_online",
+                        version="2026_03", stage="online")
+    whole = lineage.drift.profile_table(lineage.snapshot_data.read_table(store, store.snapshots.get(ONLINE)))
+    if store.objects.is_local:
+        monkeypatch.setattr(lineage.snapshot_data, "read_table", lambda *a, **k: pytest.fail("read the whole table"))
+    profiles = store.drift.profile(ONLINE)
+    assert {name: p.to_json() for name, p in profiles.items()} == {name: p.to_json() for name, p in whole.items()}
