@@ -30,7 +30,6 @@ CATEGORICAL = 10
 EVIDENTLY_METHODS = {"K-S": "ks", "chi-square": "chisquare", "Z-test": "z", "Wasserstein": "wasserstein",
                      "Jensen-Shannon": "jensenshannon", "PSI": "psi"}
 P_VALUE_TESTS = ("ks", "chisquare", "z")
-ZEN4_SLOW_FEATURES = "X86_V4 AVX512_ICL AVX512_SPR"  # lineage.numpy_setup's value (Evidently's venv cannot import it)
 
 
 def numeric_names() -> list[str]:
@@ -224,7 +223,7 @@ def bench(args: argparse.Namespace) -> None:
         "evidently": [ev_python, script, "evidently", str(ref_path), str(cur_path), *names],
     }
     envs: dict[str, dict[str, str]] = {}
-    from lineage.numpy_setup import is_zen4
+    from lineage.numpy_setup import ZEN4_SLOW_FEATURES, is_zen4
 
     if args.evidently_avx2 and not is_zen4():
         print("--evidently-avx2 ignored: this CPU is not an AMD Zen 4, where Lineage leaves NumPy as it is",

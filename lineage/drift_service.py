@@ -43,7 +43,7 @@ class DriftService:
             stored = session.get(SnapshotProfile, row_id)
             if stored is not None and not refresh:
                 return {name: ColumnProfile.from_json(doc) for name, doc in json.loads(stored.profile).items()}
-        profiles = profile_table(self._data(snapshot, streaming=False, purpose="profile"))
+        profiles = profile_table(self._data(snapshot, purpose="profile"))
         if not self._store.read_only:
             document = canonical_json({name: p.to_json() for name, p in profiles.items()})
             with self._store.db.session(write=True) as session:
@@ -81,7 +81,7 @@ class DriftService:
         if names is None and schema is None and ref_set is not None and (cur_set is None or cur_set.ref == ref_set.ref):
             names = list(ref_set.schema["features"])  # the features, not the entity or timestamp columns
         report = compare(
-            self._data(ref_snapshot, streaming), self._data(cur_snapshot, streaming), features=names, schema=schema,
+            self._data(ref_snapshot), self._data(cur_snapshot), features=names, schema=schema,
             thresholds=thresholds, drift_share=drift_share, correction=correction, streaming=streaming,
             reference_name=ref_snapshot.ref, current_name=cur_snapshot.ref,
             reference_feature_set=ref_set.ref if ref_set else None,
@@ -91,7 +91,7 @@ class DriftService:
             self._save(report, ref_snapshot, cur_snapshot, fs_info.ref if fs_info else (ref_set.ref if ref_set else None))
         return report
 
-    def _data(self, snapshot: SnapshotInfo, streaming: bool, purpose: str = "compute drift on") -> Any:
+    def _data(self, snapshot: SnapshotInfo, purpose: str = "compute drift on") -> Any:
         """A stored Parquet file's local blob path, or else the table.
 
         From the path ``compare`` reads only the compared columns, one at a time (exact) or

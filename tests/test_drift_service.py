@@ -161,16 +161,16 @@ def test_a_stored_parquet_snapshot_is_compared_from_its_blob_column_by_column(ds
 
     read_table = lineage.snapshot_data.read_table
     with monkeypatch.context() as patch:  # the previous way: both tables whole, as the reference result
-        patch.setattr(type(dstore.drift), "_data", lambda service, snapshot, streaming: read_table(dstore, snapshot))
+        patch.setattr(type(dstore.drift), "_data", lambda service, snapshot: read_table(dstore, snapshot))
         expected = dstore.drift.compare(VALUES_21, ONLINE, save=False).to_json()
     online = dstore.snapshots.get(ONLINE)
     if not dstore.objects.is_local:  # a bucket: no local file to read columns from, the table is read whole
-        assert isinstance(dstore.drift._data(online, streaming=False), pa.Table)
+        assert isinstance(dstore.drift._data(online), pa.Table)
         assert dstore.drift.compare(VALUES_21, ONLINE, save=False).to_json() == expected
         return
     monkeypatch.setattr(lineage.snapshot_data, "read_table", no_whole_table)
     assert dstore.drift.compare(VALUES_21, ONLINE, save=False).to_json() == expected
-    assert dstore.drift._data(online, streaming=False) == dstore.objects.key_path(online.sha256)
+    assert dstore.drift._data(online) == dstore.objects.key_path(online.sha256)
 
 
 def test_a_stored_parquet_snapshot_is_profiled_from_its_blob(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
