@@ -120,6 +120,24 @@ def warm_code(python: str, modules: Sequence[str], env: dict[str, str] | None = 
     subprocess.run([python, "-c", "import " + ", ".join(modules)], check=True, capture_output=True, env=env)
 
 
+LINEAGE_WRITE_MODULES = ("lineage.cli", "lineage.store", "lineage.snapshots", "lineage.tabular",
+                         "lineage.fingerprint", "lineage.hashing", "pyarrow.parquet", "pyarrow.csv", "sqlmodel")
+"""What a registering ``lineage`` command imports: warmed before each timed registration."""
+DVC_MODULES = ("dvc.cli", "dvc.repo", "dvc.commands.add", "dvc.commands.status", "dvc_data.hashfile.hash")
+"""What ``dvc add`` and ``dvc status`` import: warmed before each timed DVC command."""
+
+
+def python_of(executable: str | Path) -> str:
+    """The interpreter of a console script's venv (``.../bin/lineage`` -> ``.../bin/python``)."""
+    return str(Path(executable).parent / "python")
+
+
+def warm_binaries(*argv_lists: Sequence[str]) -> None:
+    """Run each (cheap) command once, untimed: the native counterpart of ``warm_code`` (``openssl version``)."""
+    for argv in argv_lists:
+        subprocess.run(list(argv), check=True, capture_output=True)
+
+
 def sync_disks() -> None:
     """Flush dirty pages left by the previous run so they do not slow down the next one."""
     os.sync()

@@ -6,8 +6,9 @@ under 100 MB of peak memory at 1 GiB and 4 GiB, and a re-add of an unchanged fil
 slower than ``dvc status``). Each is measured here as a whole process, the way a user
 runs it, side by side and interleaved so that machine noise affects all methods alike.
 
-Methods, per repetition and in this order (each timed with a warm page cache, after
-``sync``, whole-process wall time and peak RSS via ``/usr/bin/time -f %M``):
+Methods, per repetition and in this order (each timed with a warm page cache for its input
+and its own code, after ``sync``, whole-process wall time and peak RSS via
+``/usr/bin/time -f %M``):
 
 * ``lineage add``: ``lineage snapshot add FILE --dataset bench --version vK --json`` into a
   fresh store (``lineage init`` first, untimed);
@@ -41,18 +42,23 @@ from typing import Any
 
 from _common import (
     DEFAULT_SCRATCH,
+    DVC_MODULES,
     LINEAGE,
+    LINEAGE_WRITE_MODULES,
     Run,
     dvc_bin,
     dvc_env,
     markdown_table,
     median,
+    python_of,
     ratio,
     remove_tree,
     run_quiet,
     run_timed,
     sync_disks,
+    warm_binaries,
     warm_cache,
+    warm_code,
     write_results,
 )
 
@@ -134,8 +140,18 @@ class Bench:
                warm: Path | None = None) -> Run:
         if warm is not None:
             warm_cache(warm)
+        self._warm_code(argv[0])
         sync_disks()
         return run_timed(argv, env=env, cwd=cwd)
+
+    def _warm_code(self, executable: str) -> None:
+        """Load the method's own code into the page cache, untimed (see ``_common.warm_code``)."""
+        if executable == LINEAGE:
+            warm_code(python_of(LINEAGE), LINEAGE_WRITE_MODULES)
+        elif executable == str(self.dvc):
+            warm_code(python_of(self.dvc), DVC_MODULES, dvc_env())
+        else:  # the floor's native tools
+            warm_binaries(["openssl", "version"], ["cp", "--version"], ["sync", "--version"])
 
     def prepare(self) -> None:
         """Fresh store and fresh DVC repo for this repetition (untimed)."""
