@@ -95,14 +95,28 @@ def copy_and_hash(
     the caller will fsync) starts the disk writes while copying, where the OS allows it.
     ``also`` are more hash objects the writer thread updates with each chunk after
     writing it (hashlib releases the GIL, so they run beside the sha256 on another
-    core); ``destination=None`` only hashes.
+    core); ``destination=None`` only hashes. Between two local files the kernel does
+    the copy and the bytes hashed are read back from the destination (``kernel_copy``).
     """
+    flusher = _Writeback.for_file(destination) if writeback and destination is not None else None
+    if destination is not None:
+        from lineage.kernel_copy import KernelCopy
+
+        kernel = KernelCopy.start(source, destination, flusher.written if flusher is not None else None)
+        if kernel is not None:  # the kernel copies; this thread hashes the copy right behind it
+            try:
+                digest, size = copy_and_hash(kernel.reader(), None, progress, also=also)
+                copied = kernel.join()
+            finally:
+                kernel.close()
+            if size != copied:
+                raise OSError(f"copied {copied} bytes but read back {size}")
+            return digest, size
     free: queue.Queue[bytearray] = queue.Queue()
     for _ in range(_BUFFERS):
         free.put(bytearray(CHUNK_SIZE))
     filled: queue.Queue[tuple[bytearray, int] | None] = queue.Queue()
     failure: list[BaseException] = []
-    flusher = _Writeback.for_file(destination) if writeback and destination is not None else None
 
     def write_chunks() -> None:
         try:

@@ -1,0 +1,156 @@
+"""Copying in the kernel and hashing the copy: same bytes, same digests, and a fallback for everything else."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import lineage.kernel_copy as kernel_copy
+from lineage.hashing import CHUNK_SIZE, copy_and_hash
+from lineage.kernel_copy import STEP, KernelCopy
+from lineage.objectstore import ObjectStore
+
+
+def payload(size: int) -> bytes:
+    return np.random.default_rng(2010).bytes(size)
+
+
+def write_source(tmp_path: Path, size: int) -> tuple[bytes, Path]:
+    """A file of ``size`` seeded random bytes: (its bytes, its path)."""
+    data = payload(size)
+    source = tmp_path / "source.bin"
+    source.write_bytes(data)
+    return data, source
+
+
+@pytest.fixture
+def started(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Records, for each copy_and_hash between two objects, whether the kernel took the copy."""
+    calls: list[bool] = []
+    real = KernelCopy.start.__func__  # type: ignore[attr-defined]
+
+    def spy(cls: type[KernelCopy], *args: object, **kwargs: object) -> KernelCopy | None:
+        copy = real(cls, *args, **kwargs)
+        calls.append(copy is not None)
+        return copy
+
+    monkeypatch.setattr(KernelCopy, "start", classmethod(spy))
+    return calls
+
+
+def test_a_file_of_several_steps_is_copied_by_the_kernel_and_hashed_from_the_copy(
+    tmp_path: Path, started: list[bool]
+) -> None:
+    data, source = write_source(tmp_path, 2 * STEP + 12_345)
+    copy = tmp_path / "copy.bin"
+    seen: list[int] = []
+    md5 = hashlib.md5()
+    with open(source, "rb", buffering=0) as reader, open(copy, "wb", buffering=0) as writer:
+        result = copy_and_hash(reader, writer, seen.append, writeback=True, also=[md5])
+    assert started == [True]
+    assert result == (hashlib.sha256(data).hexdigest(), len(data))
+    assert copy.read_bytes() == data
+    assert md5.hexdigest() == hashlib.md5(data).hexdigest()
+    assert sum(seen) == len(data) and all(0 < amount <= CHUNK_SIZE for amount in seen)
+
+
+def test_the_copy_starts_at_the_source_position_as_a_read_would(tmp_path: Path, started: list[bool]) -> None:
+    data, source = write_source(tmp_path, 3 * CHUNK_SIZE)
+    copy = tmp_path / "copy.bin"
+    with open(source, "rb", buffering=0) as reader, open(copy, "wb", buffering=0) as writer:
+        reader.seek(1000)
+        result = copy_and_hash(reader, writer)
+    assert started == [True]
+    assert result == (hashlib.sha256(data[1000:]).hexdigest(), len(data) - 1000)
+    assert copy.read_bytes() == data[1000:]
+
+
+def test_an_empty_file_is_read_instead_and_hashes_like_sha256sum(tmp_path: Path, started: list[bool]) -> None:
+    source, copy = tmp_path / "empty.bin", tmp_path / "copy.bin"
+    source.write_bytes(b"")
+    with open(source, "rb", buffering=0) as reader, open(copy, "wb", buffering=0) as writer:
+        assert copy_and_hash(reader, writer) == (hashlib.sha256(b"").hexdigest(), 0)
+    assert started == [False]
+    assert copy.read_bytes() == b""
+
+
+def test_buffered_in_memory_and_descriptor_only_objects_are_copied_through_user_space(
+    tmp_path: Path, started: list[bool]
+) -> None:
+    data, source = write_source(tmp_path, CHUNK_SIZE + 3)
+    digest = (hashlib.sha256(data).hexdigest(), len(data))
+    with open(source, "rb") as buffered, open(tmp_path / "a.bin", "wb") as out:  # buffered objects
+        assert copy_and_hash(buffered, out) == digest
+    memory = io.BytesIO()
+    with open(source, "rb", buffering=0) as reader:  # an in-memory destination
+        assert copy_and_hash(reader, memory) == digest
+    descriptor = os.open(tmp_path / "b.bin", os.O_WRONLY | os.O_CREAT)
+    with open(source, "rb", buffering=0) as reader, open(descriptor, "wb", buffering=0) as out:  # no path
+        assert copy_and_hash(reader, out) == digest
+    read_end, write_end = os.pipe()  # a pipe: not a regular file
+    with open(write_end, "wb", buffering=0) as pipe_in:
+        pipe_in.write(data[:1000])
+    with open(read_end, "rb", buffering=0) as pipe_out, open(tmp_path / "c.bin", "wb", buffering=0) as out:
+        assert copy_and_hash(pipe_out, out) == (hashlib.sha256(data[:1000]).hexdigest(), 1000)
+    assert started == [False, False, False, False]
+    assert memory.getvalue() == data
+    assert (tmp_path / "a.bin").read_bytes() == (tmp_path / "b.bin").read_bytes() == data
+    assert (tmp_path / "c.bin").read_bytes() == data[:1000]
+
+
+def test_a_kernel_that_refuses_the_copy_falls_back_before_writing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, started: list[bool]
+) -> None:
+    """EXDEV is what copy_file_range answers between filesystems it cannot copy across."""
+    data, source = write_source(tmp_path, CHUNK_SIZE * 2 + 1)
+    copy = tmp_path / "copy.bin"
+
+    def refuse(*_args: object) -> int:
+        raise OSError(18, "Invalid cross-device link")
+
+    monkeypatch.setattr(kernel_copy.os, "copy_file_range", refuse)
+    with open(source, "rb", buffering=0) as reader, open(copy, "wb", buffering=0) as writer:
+        assert copy_and_hash(reader, writer) == (hashlib.sha256(data).hexdigest(), len(data))
+    assert started == [False]
+    assert copy.read_bytes() == data
+
+
+def test_a_copy_that_fails_midway_raises_and_stops(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, started: list[bool]
+) -> None:
+    data, source = write_source(tmp_path, 3 * STEP)
+    copy = tmp_path / "copy.bin"
+    real = os.copy_file_range
+    calls = [0]
+
+    def fail_on_second(*args: int) -> int:
+        calls[0] += 1
+        if calls[0] == 2:
+            raise OSError(5, "Input/output error")
+        return real(*args)
+
+    monkeypatch.setattr(kernel_copy.os, "copy_file_range", fail_on_second)
+    with (open(source, "rb", buffering=0) as reader, open(copy, "wb", buffering=0) as writer,
+          pytest.raises(OSError, match="Input/output error")):
+        copy_and_hash(reader, writer)
+    assert started == [True]
+
+
+def test_staging_a_local_blob_goes_through_the_kernel_and_stores_the_exact_bytes(
+    tmp_path: Path, started: list[bool]
+) -> None:
+    data, source = write_source(tmp_path, STEP + 99)
+    objects = ObjectStore(str(tmp_path / "objects"), {})
+    with open(source, "rb", buffering=0) as handle, objects.stage(handle) as staged:
+        staged.publish()
+    assert started == [True]
+    assert staged.sha256 == hashlib.sha256(data).hexdigest()
+    with objects.open(staged.sha256) as stored:
+        assert stored.read() == data
+    assert objects.verify(staged.sha256) is None
+    assert list((tmp_path / "objects" / "tmp").iterdir()) == []
