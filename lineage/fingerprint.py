@@ -60,7 +60,15 @@ def canonical_type(data_type: pa.DataType) -> str:
 
 
 def _new_hasher() -> blake3.blake3:
-    return blake3.blake3(max_threads=blake3.blake3.AUTO)
+    """One BLAKE3 stream on the calling thread.
+
+    Why not ``max_threads=AUTO``: the updates are column slices of at most a few MiB,
+    too small for BLAKE3's thread pool to pay off. Measured on a 1 GiB Parquet file,
+    parsing and fingerprinting took 1.1 s wall / 1.3 s CPU with it and 0.86 s / 0.86 s
+    without; the in-memory 5M x 20 bench was 0.52 s either way. The extra CPU came out
+    of the core that the copy and sha256 of a registration run on.
+    """
+    return blake3.blake3()
 
 
 class _ColumnHasher:
