@@ -24,8 +24,11 @@ import stat
 import threading
 from typing import Any
 
-STEP = 16 * 1024 * 1024
-"""Bytes per ``copy_file_range`` call: the hasher follows the copy in steps of this size."""
+STEP = 8 * 1024 * 1024
+"""Bytes per ``copy_file_range`` call: the hasher follows the copy in steps of this size.
+
+8 MiB, the top of the 1–8 MiB chunk range the store's design sets; the hasher still
+reads 1 MiB at a time (``hashing.CHUNK_SIZE``), so memory does not depend on it."""
 _UNSUPPORTED = {errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EBADF, errno.EPERM,
                 errno.ETXTBSY, errno.EISDIR}
 """What ``copy_file_range`` answers when it cannot copy between these two files at all."""
