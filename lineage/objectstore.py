@@ -272,11 +272,29 @@ class ObjectStore:
             return f"blob {sha256[:12]} is corrupt: its bytes now hash to {actual}"
         return None
 
-    def copy_to(self, sha256: str, destination: BinaryIO, progress: ProgressCallback | None = None) -> str:
-        """Stream a blob into ``destination``; return the sha256 of what was written."""
-        with self.open(sha256) as handle:
-            actual, _ = copy_and_hash(handle, destination, progress)
+    def copy_to(self, sha256: str, destination: BinaryIO, progress: ProgressCallback | None = None, *,
+                writeback: bool = False) -> str:
+        """Stream a blob into ``destination``; return the sha256 of what was written.
+
+        A local blob is opened unbuffered, so that into an unbuffered local file the
+        kernel copies it and the digest is taken from the bytes read back (``kernel_copy``).
+        ``writeback``: the caller will fsync ``destination``, so start its disk writes early.
+        """
+        with self._open_unbuffered(sha256) if self.is_local else self.open(sha256) as handle:
+            actual, _ = copy_and_hash(handle, destination, progress, writeback=writeback)
         return actual
+
+    @contextlib.contextmanager
+    def _open_unbuffered(self, sha256: str) -> Iterator[BinaryIO]:
+        """A local blob as a raw file; NotFoundError, worded as ``open``'s, if it is missing."""
+        try:
+            handle = open(self.key_path(sha256), "rb", buffering=0)  # noqa: SIM115 (closed below)
+        except FileNotFoundError:
+            with self.open(sha256) as missing:  # raises NotFoundError with the store's wording
+                yield missing
+            return
+        with handle:
+            yield handle
 
     def iter_keys(self) -> Iterator[str]:
         """Every stored digest (used by garbage collection and audits)."""

@@ -556,16 +556,16 @@ class SnapshotService:
         return target
 
     def _checkout_file(self, sha256: str, snapshot: SnapshotInfo, tmp: Path, progress: Progress, member: str | None = None) -> None:
-        with open(tmp, "wb") as out:
+        with open(tmp, "wb", buffering=0) as out:  # unbuffered: the kernel copies a local file (kernel_copy)
             if snapshot.stored:
-                actual = self._store.objects.copy_to(sha256, out, progress.advance)
+                actual = self._store.objects.copy_to(sha256, out, progress.advance, writeback=True)
             else:
                 source = Path(snapshot.source_uri) / member if member else Path(snapshot.source_uri)
                 try:
-                    with open(source, "rb") as handle:
+                    with open(source, "rb", buffering=0) as handle:
                         from lineage.hashing import copy_and_hash
 
-                        actual, _ = copy_and_hash(handle, out, progress.advance)
+                        actual, _ = copy_and_hash(handle, out, progress.advance, writeback=True)
                 except FileNotFoundError:
                     raise NotFoundError(
                         f"{snapshot.ref} was registered with --no-copy and its source {source} is gone: "

@@ -154,3 +154,38 @@ def test_staging_a_local_blob_goes_through_the_kernel_and_stores_the_exact_bytes
         assert stored.read() == data
     assert objects.verify(staged.sha256) is None
     assert list((tmp_path / "objects" / "tmp").iterdir()) == []
+
+
+def write_big_parquet(path: Path) -> Path:
+    """A Parquet file larger than one copy step (random floats hardly compress)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    values = np.random.default_rng(2010).standard_normal(STEP // 8 + 50_000)
+    pq.write_table(pa.table({"x": values}), path, compression="none")
+    assert path.stat().st_size > STEP
+    return path
+
+
+def test_checkout_copies_through_the_kernel_and_refuses_a_corrupt_blob(tmp_path: Path, started: list[bool]) -> None:
+    from lineage.errors import IntegrityError
+    from lineage.store import Store
+
+    store = Store.init(tmp_path / "home")
+    source = write_big_parquet(tmp_path / "big.parquet")
+    info = store.snapshots.add(source, dataset="big", version="1")
+    restored = store.snapshots.checkout("big@1", tmp_path / "restored.parquet")
+    assert restored.read_bytes() == source.read_bytes()
+    assert started == [True, True]  # registration, then checkout
+    blob = Path(store.objects.key_path(info.sha256))
+    blob.chmod(0o644)
+    with open(blob, "r+b") as handle:  # one flipped byte, far past the first copy step
+        handle.seek(STEP + 10)
+        byte = handle.read(1)
+        handle.seek(STEP + 10)
+        handle.write(bytes([byte[0] ^ 0xFF]))
+    with pytest.raises(IntegrityError, match="hash to"):
+        store.snapshots.checkout("big@1", tmp_path / "second.parquet")
+    assert started[-1] is True
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.parquet", "home", "restored.parquet"]
+    store.close()
