@@ -112,6 +112,8 @@ def copy_and_hash(
             if size != copied:
                 raise OSError(f"copied {copied} bytes but read back {size}")
             return digest, size
+    if destination is None and not also:  # nothing to hand to a second thread
+        return _hash_into_buffer(source, progress)
     free: queue.Queue[bytearray] = queue.Queue()
     for _ in range(_BUFFERS):
         free.put(bytearray(CHUNK_SIZE))
@@ -159,6 +161,20 @@ def copy_and_hash(
         writer.join()
     if failure:
         raise failure[0]
+    return digest.hexdigest(), size
+
+
+def _hash_into_buffer(source: BinaryIO, progress: ProgressCallback | None) -> tuple[str, int]:
+    """(hex sha256, size) of ``source`` read into one reused buffer, on the calling thread."""
+    digest = hashlib.sha256()
+    size = 0
+    buffer = bytearray(CHUNK_SIZE)
+    read_into = _reader(source)
+    while length := read_into(buffer):
+        digest.update(memoryview(buffer)[:length])
+        size += length
+        if progress:
+            progress(length)
     return digest.hexdigest(), size
 
 

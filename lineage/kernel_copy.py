@@ -9,10 +9,16 @@ caller's thread reads the *destination* right behind it and hashes what it reads
 The digest is therefore of exactly the bytes stored, as with the user-space copy.
 
 It applies only between two unbuffered regular files (``open(..., buffering=0)``), the
-destination opened by path (it is read back through a second descriptor), and only
+destination opened by path, still empty of what this call writes (at offset 0) and
+readable again by that path (it is read back through a second descriptor), and only
 when the kernel accepts the first call; anything else (another filesystem type, an old
 kernel, a pipe, a remote or in-memory file) returns ``None`` before a byte is written,
 and the caller copies through user space as before.
+
+The copier stays at most ``LEAD`` bytes ahead of the hasher, so the bytes read back are
+still in the page cache even for files larger than memory. On a network filesystem
+(NFS, SMB) the read-back fetches the file again from the server; the default store is
+a local folder, where it is a page-cache read.
 """
 
 from __future__ import annotations
@@ -29,9 +35,12 @@ STEP = 8 * 1024 * 1024
 
 8 MiB, the top of the 1–8 MiB chunk range the store's design sets; the hasher still
 reads 1 MiB at a time (``hashing.CHUNK_SIZE``), so memory does not depend on it."""
+LEAD = 4 * STEP
+"""How far the copy may run ahead of the hashing before it waits (32 MiB of page cache)."""
 _UNSUPPORTED = {errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EBADF, errno.EPERM,
-                errno.ETXTBSY, errno.EISDIR}
-"""What ``copy_file_range`` answers when it cannot copy between these two files at all."""
+                errno.ETXTBSY, errno.EISDIR, errno.ENOENT, errno.ENOTDIR, errno.EACCES}
+"""Answers that mean "not this way" (the kernel cannot copy between these files, or the
+destination cannot be opened again by its path): the caller copies through user space."""
 
 
 class KernelCopy:
@@ -47,6 +56,7 @@ class KernelCopy:
         self._read_fd = read_fd  # the destination again, opened for reading
         self._on_copied = on_copied  # called with each step's byte count (the writeback hint)
         self._copied = first
+        self._consumed = 0  # bytes the hasher has read back
         self._done = False
         self._stop = False
         self._failure: BaseException | None = None
@@ -66,27 +76,37 @@ class KernelCopy:
         source_fd, destination_fd = source.fileno(), destination.fileno()
         if not (stat.S_ISREG(os.fstat(source_fd).st_mode) and stat.S_ISREG(os.fstat(destination_fd).st_mode)):
             return None
-        read_fd = os.open(destination.name, os.O_RDONLY | os.O_CLOEXEC)
+        if os.lseek(destination_fd, 0, os.SEEK_CUR) != 0:  # the read-back starts at 0: keep it simple
+            return None
+        read_fd = -1
         try:
+            read_fd = os.open(destination.name, os.O_RDONLY | os.O_CLOEXEC)
             if not os.path.samestat(os.fstat(read_fd), os.fstat(destination_fd)):
-                raise OSError(errno.EXDEV, "the destination path no longer names the file being written")
+                raise OSError(errno.ENOENT, "the destination path no longer names the file being written")
             first = os.copy_file_range(source_fd, destination_fd, STEP)
+            if first == 0:  # an empty file, or one the kernel reports as empty (procfs): read it instead
+                os.close(read_fd)
+                return None
+            return cls(source_fd, destination_fd, read_fd, first, on_copied)
         except OSError as exc:
-            os.close(read_fd)
+            if read_fd >= 0:
+                os.close(read_fd)
             if exc.errno in _UNSUPPORTED:
                 return None
             raise
         except BaseException:
-            os.close(read_fd)
+            if read_fd >= 0:
+                os.close(read_fd)
             raise
-        if first == 0:  # an empty file, or one the kernel reports as empty (procfs): read it instead
-            os.close(read_fd)
-            return None
-        return cls(source_fd, destination_fd, read_fd, first, on_copied)
 
     def _run(self) -> None:
         try:
-            while not self._stop:
+            while True:
+                with self._changed:
+                    while not self._stop and self._copied - self._consumed >= LEAD:
+                        self._changed.wait()  # let the hasher catch up: its bytes stay in the page cache
+                    if self._stop:
+                        break
                 copied = os.copy_file_range(self._source, self._destination, STEP)
                 if copied == 0:
                     break
@@ -103,8 +123,10 @@ class KernelCopy:
                 self._changed.notify_all()
 
     def copied_beyond(self, position: int) -> int:
-        """Bytes copied so far, once that is more than ``position`` or the copy has ended."""
+        """Record that ``position`` bytes were read back; bytes copied, once more than that or at the end."""
         with self._changed:
+            self._consumed = position
+            self._changed.notify_all()
             while self._copied <= position and not self._done:
                 self._changed.wait()
             if self._failure is not None:
@@ -123,7 +145,9 @@ class KernelCopy:
 
     def close(self) -> None:
         """Stop copying (after the current step) and release the reading descriptor; safe to call twice."""
-        self._stop = True
+        with self._changed:
+            self._stop = True
+            self._changed.notify_all()
         self._thread.join()
         if self._read_fd >= 0:
             os.close(self._read_fd)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +14,7 @@ import pytest
 
 import lineage.kernel_copy as kernel_copy
 from lineage.hashing import CHUNK_SIZE, copy_and_hash
-from lineage.kernel_copy import STEP, KernelCopy
+from lineage.kernel_copy import LEAD, STEP, KernelCopy
 from lineage.objectstore import ObjectStore
 
 
@@ -189,3 +191,147 @@ def test_checkout_copies_through_the_kernel_and_refuses_a_corrupt_blob(tmp_path:
     assert started[-1] is True
     assert sorted(p.name for p in tmp_path.iterdir()) == ["big.parquet", "home", "restored.parquet"]
     store.close()
+
+
+def open_descriptors() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_the_digest_is_of_the_bytes_in_the_destination_not_of_the_source(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, started: list[bool]
+) -> None:
+    """Whatever lands in the destination is what gets hashed: a byte changed there after each step shows."""
+    data, source = write_source(tmp_path, 2 * STEP + 5)
+    copy = tmp_path / "copy.bin"
+    real = os.copy_file_range
+
+    def copy_then_scribble(source_fd: int, destination_fd: int, count: int) -> int:
+        copied = real(source_fd, destination_fd, count)
+        if copied:
+            end = os.lseek(destination_fd, 0, os.SEEK_CUR)
+            os.pwrite(destination_fd, b"\x00" if data[end - 1] else b"\x01", end - 1)
+        return copied
+
+    monkeypatch.setattr(kernel_copy.os, "copy_file_range", copy_then_scribble)
+    with open(source, "rb", buffering=0) as reader, open(copy, "wb", buffering=0) as writer:
+        digest, size = copy_and_hash(reader, writer)
+    assert started == [True]
+    stored = copy.read_bytes()
+    assert stored != data and size == len(data)
+    assert digest == hashlib.sha256(stored).hexdigest() != hashlib.sha256(data).hexdigest()
+
+
+def test_short_slow_copies_are_followed_to_the_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, started: list[bool]
+) -> None:
+    """The kernel may copy less than asked; the hasher then waits for each next piece."""
+    data, source = write_source(tmp_path, 3 * CHUNK_SIZE + 17)
+    copy = tmp_path / "copy.bin"
+    real = os.copy_file_range
+
+    def short(source_fd: int, destination_fd: int, count: int) -> int:
+        time.sleep(0.0005)
+        return real(source_fd, destination_fd, min(count, 100_000))
+
+    monkeypatch.setattr(kernel_copy.os, "copy_file_range", short)
+    md5 = hashlib.md5()
+    with open(source, "rb", buffering=0) as reader, open(copy, "wb", buffering=0) as writer:
+        assert copy_and_hash(reader, writer, also=[md5]) == (hashlib.sha256(data).hexdigest(), len(data))
+    assert started == [True]
+    assert copy.read_bytes() == data and md5.hexdigest() == hashlib.md5(data).hexdigest()
+
+
+def test_the_copy_waits_for_a_slow_hasher_instead_of_running_ahead(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, started: list[bool]
+) -> None:
+    """At most LEAD bytes ahead: what is read back is still in the page cache, whatever the file size."""
+    data, source = write_source(tmp_path, 2 * LEAD + 3 * STEP)
+    copy = tmp_path / "copy.bin"
+    hashed = [0]
+    leads: list[int] = []
+    real = os.copy_file_range
+
+    def measured(source_fd: int, destination_fd: int, count: int) -> int:
+        leads.append(os.fstat(destination_fd).st_size - hashed[0])
+        return real(source_fd, destination_fd, count)
+
+    def slow_progress(amount: int) -> None:
+        hashed[0] += amount
+        time.sleep(0.002)
+
+    monkeypatch.setattr(kernel_copy.os, "copy_file_range", measured)
+    with open(source, "rb", buffering=0) as reader, open(copy, "wb", buffering=0) as writer:
+        assert copy_and_hash(reader, writer, slow_progress) == (hashlib.sha256(data).hexdigest(), len(data))
+    assert started == [True]
+    assert len(leads) > 2 * LEAD // STEP
+    assert max(leads) < LEAD + CHUNK_SIZE
+
+
+def test_a_destination_already_written_to_is_copied_through_user_space(tmp_path: Path, started: list[bool]) -> None:
+    data, source = write_source(tmp_path, STEP + 1)
+    copy = tmp_path / "copy.bin"
+    with open(source, "rb", buffering=0) as reader, open(copy, "wb", buffering=0) as writer:
+        writer.write(b"header")
+        assert copy_and_hash(reader, writer) == (hashlib.sha256(data).hexdigest(), len(data))
+    assert started == [False]
+    assert copy.read_bytes() == b"header" + data
+
+
+def test_a_destination_that_cannot_be_reopened_is_copied_through_user_space(
+    tmp_path: Path, started: list[bool]
+) -> None:
+    data, source = write_source(tmp_path, CHUNK_SIZE)
+    copy = tmp_path / "copy.bin"
+    with open(source, "rb", buffering=0) as reader, open(copy, "wb", buffering=0) as writer:
+        copy.unlink()  # still open, but its path is gone
+        assert copy_and_hash(reader, writer) == (hashlib.sha256(data).hexdigest(), len(data))
+    assert started == [False]
+
+
+class Boom(Exception):
+    pass
+
+
+class FailingHasher:
+    def update(self, data: bytes | memoryview, /) -> None:
+        raise Boom("extra hasher failed")
+
+    def hexdigest(self) -> str:
+        return ""
+
+
+def interrupt(_amount: int) -> None:
+    raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("failure", ["copier", "extra hasher", "interrupt", "none"])
+def test_no_descriptor_or_thread_outlives_a_copy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, started: list[bool], failure: str
+) -> None:
+    data, source = write_source(tmp_path, 3 * STEP)
+    copy = tmp_path / "copy.bin"
+    real = os.copy_file_range
+    calls = [0]
+
+    def failing_second_call(*args: int) -> int:
+        calls[0] += 1
+        if calls[0] == 2:
+            raise OSError(5, "Input/output error")
+        return real(*args)
+
+    if failure == "copier":
+        monkeypatch.setattr(kernel_copy.os, "copy_file_range", failing_second_call)
+    also = [FailingHasher()] if failure == "extra hasher" else []
+    progress = interrupt if failure == "interrupt" else None
+    expected: dict[str, type[BaseException]] = {"copier": OSError, "extra hasher": Boom, "interrupt": KeyboardInterrupt}
+    threads, descriptors = threading.active_count(), open_descriptors()
+    with open(source, "rb", buffering=0) as reader, open(copy, "wb", buffering=0) as writer:
+        if failure == "none":
+            assert copy_and_hash(reader, writer, progress, also=also)[1] == len(data)
+        else:
+            with pytest.raises(expected[failure]):
+                copy_and_hash(reader, writer, progress, also=also)
+        assert open_descriptors() == descriptors + 2  # the two files of this test, nothing more
+    assert started == [True]
+    assert threading.active_count() == threads
+    assert open_descriptors() == descriptors
