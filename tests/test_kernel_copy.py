@@ -7,6 +7,7 @@ import io
 import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,20 @@ def write_source(tmp_path: Path, size: int) -> tuple[bytes, Path]:
     source = tmp_path / "source.bin"
     source.write_bytes(data)
     return data, source
+
+
+def failing_second_call() -> Callable[..., int]:
+    """``copy_file_range`` that works once (the call that starts the copy), then fails as a disk would."""
+    real = os.copy_file_range
+    calls = [0]
+
+    def copy_file_range(*args: int) -> int:
+        calls[0] += 1
+        if calls[0] == 2:
+            raise OSError(5, "Input/output error")
+        return real(*args)
+
+    return copy_file_range
 
 
 @pytest.fixture
@@ -127,16 +142,7 @@ def test_a_copy_that_fails_midway_raises_and_stops(
 ) -> None:
     data, source = write_source(tmp_path, 3 * STEP)
     copy = tmp_path / "copy.bin"
-    real = os.copy_file_range
-    calls = [0]
-
-    def fail_on_second(*args: int) -> int:
-        calls[0] += 1
-        if calls[0] == 2:
-            raise OSError(5, "Input/output error")
-        return real(*args)
-
-    monkeypatch.setattr(kernel_copy.os, "copy_file_range", fail_on_second)
+    monkeypatch.setattr(kernel_copy.os, "copy_file_range", failing_second_call())
     with (open(source, "rb", buffering=0) as reader, open(copy, "wb", buffering=0) as writer,
           pytest.raises(OSError, match="Input/output error")):
         copy_and_hash(reader, writer)
@@ -310,17 +316,8 @@ def test_no_descriptor_or_thread_outlives_a_copy(
 ) -> None:
     data, source = write_source(tmp_path, 3 * STEP)
     copy = tmp_path / "copy.bin"
-    real = os.copy_file_range
-    calls = [0]
-
-    def failing_second_call(*args: int) -> int:
-        calls[0] += 1
-        if calls[0] == 2:
-            raise OSError(5, "Input/output error")
-        return real(*args)
-
     if failure == "copier":
-        monkeypatch.setattr(kernel_copy.os, "copy_file_range", failing_second_call)
+        monkeypatch.setattr(kernel_copy.os, "copy_file_range", failing_second_call())
     also = [FailingHasher()] if failure == "extra hasher" else []
     progress = interrupt if failure == "interrupt" else None
     expected: dict[str, type[BaseException]] = {"copier": OSError, "extra hasher": Boom, "interrupt": KeyboardInterrupt}
