@@ -11,7 +11,6 @@ import hashlib
 import os
 import shutil
 import threading
-import uuid
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -534,7 +533,10 @@ class SnapshotService:
             raise DestinationExistsError(f"{target} already exists: choose another destination or pass --force")
         if not target.parent.is_dir():
             raise InvalidInputError(f"folder {target.parent} does not exist: create it first")
-        tmp = target.parent / f".{target.name}.lineage-{uuid.uuid4().hex[:8]}"
+        from lineage.checkout_temps import remove_stale, temp_path
+
+        remove_stale(target)  # what checkouts killed outright left next to it
+        tmp = temp_path(target)
         progress.start(snapshot.size_bytes, "checking out")
         try:
             if snapshot.format == "parquet-dir":
