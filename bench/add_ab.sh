@@ -7,6 +7,9 @@
 # (untimed) and a `sync`. Prints one line per run: side, wall s, user s, system s, peak RSS KB,
 # then medians and paired ratios.
 #
+# WARM_MEMORY_GIB=3 touches that much fresh memory before each timed run (bench/_common.py:
+# warm_memory explains why these VMs need it for copies to be compared fairly).
+#
 # Usage: bench/add_ab.sh OLD_CHECKOUT [RUNS] [FILE]
 #   OLD_CHECKOUT  a checkout of the other version, e.g. `git worktree add /tmp/old <commit>`
 #   RUNS          triples to run (default 5)
@@ -20,6 +23,7 @@ scratch="$(mktemp -d "${BENCH_SCRATCH:-/work/bench-scratch}/add-ab.XXXXXX")"
 python="$here/.venv/bin/python"
 lineage="$here/.venv/bin/lineage"
 results="$scratch/results.txt"
+warm_memory="${WARM_MEMORY_GIB:-0}"
 trap 'rm -rf "$scratch/home" "$scratch/copy"' EXIT
 [ -f "$file" ] || { echo "no file $file: run bench/hashing.py once, or pass FILE" >&2; exit 2; }
 
@@ -31,12 +35,14 @@ for _ in $(seq 1 "$runs"); do
     cat "$file" > /dev/null
     if [ "$side" = floor ]; then
       openssl version > /dev/null; sync
+      "$python" -c "bytearray(b'1') * int($warm_memory * 2**30)"
       /usr/bin/time -a -o "$results" -f "$side %e %U %S %M" \
         sh -c "openssl dgst -sha256 '$file' > /dev/null && cp '$file' '$scratch/copy' && sync '$scratch/copy'"
     else
       PYTHONPATH="$code" "$lineage" init > /dev/null
       PYTHONPATH="$code" "$python" -c "import lineage.cli, lineage.store, lineage.snapshots, lineage.tabular, lineage.fingerprint, pyarrow.parquet"
       sync
+      "$python" -c "bytearray(b'1') * int($warm_memory * 2**30)"
       PYTHONPATH="$code" /usr/bin/time -a -o "$results" -f "$side %e %U %S %M" \
         "$lineage" snapshot add "$file" --dataset ab --version v1 --json > /dev/null
     fi

@@ -53,6 +53,7 @@ from _common import (
     warm_binaries,
     warm_cache,
     warm_code,
+    warm_memory,
     write_results,
 )
 from hashing import generate_parquet
@@ -85,7 +86,8 @@ def _dvc() -> list[str]:
 class Bench:
     """Owns the scratch folders; each method runs once per call."""
 
-    def __init__(self, source: Path, work: Path) -> None:
+    def __init__(self, source: Path, work: Path, warm_memory_gib: float = 0.0) -> None:
+        self.warm_memory_gib = warm_memory_gib
         self.source = source
         self.work = work
         self.repo = work / "repo"
@@ -111,6 +113,7 @@ class Bench:
         else:  # lineage, or the hash core in this interpreter (see _common.warm_code)
             warm_code(sys.executable, [*LINEAGE_WRITE_MODULES, "lineage.dvc_import"])
         sync_disks()
+        warm_memory(self.warm_memory_gib)
         return run_timed(argv, env=env)
 
     def fresh_stores(self) -> None:
@@ -144,9 +147,10 @@ class Bench:
         sync_disks()
 
 
-def run_bench(size_gib: float, repeats: int, methods: list[str], scratch: Path) -> dict[str, Any]:
+def run_bench(size_gib: float, repeats: int, methods: list[str], scratch: Path,
+              warm_memory_gib: float = 0.0) -> dict[str, Any]:
     source = generate_parquet(scratch / f"dvc-import-{size_gib:g}gib.parquet", size_gib)
-    bench = Bench(source, scratch / f"dvc-import-work-{size_gib:g}")
+    bench = Bench(source, scratch / f"dvc-import-work-{size_gib:g}", warm_memory_gib)
     steps: dict[str, Callable[[], Run]] = {
         "floor": bench.floor, "import": bench.import_, "nocopy": bench.nocopy, "hash": bench.hash_only,
         "add": bench.add, "reimport": bench.reimport,
@@ -205,6 +209,8 @@ def main() -> None:
     parser.add_argument("--scratch", type=Path, default=DEFAULT_SCRATCH,
                         help="folder for the generated file, repository and stores (default /work/bench-scratch)")
     parser.add_argument("--delete-data", action="store_true", help="delete the generated Parquet file at the end")
+    parser.add_argument("--warm-memory", type=float, default=0.0, metavar="GIB",
+                        help="touch this many GiB of fresh memory before each timed run (see _common.warm_memory)")
     args = parser.parse_args()
     methods = [m for m in args.methods.split(",") if m]
     unknown = set(methods) - set(METHODS)
@@ -214,13 +220,13 @@ def main() -> None:
         raise SystemExit("openssl is not on PATH: install it (apt-get install openssl)")
     started = time.time()
     dvc_version = run_quiet([*_dvc(), "--version"], env=dvc_env()).strip()
-    result = run_bench(args.size_gib, args.repeats, methods, args.scratch)
+    result = run_bench(args.size_gib, args.repeats, methods, args.scratch, args.warm_memory)
     print(report(result))
     if args.delete_data:
         for suffix in (".parquet", ".json"):
             (args.scratch / f"dvc-import-{args.size_gib:g}gib{suffix}").unlink(missing_ok=True)
     path = write_results("dvc_import", {
-        "dvc_version": dvc_version, "page_cache": "warm", "repeats": args.repeats,
+        "dvc_version": dvc_version, "page_cache": "warm", "warm_memory_gib": args.warm_memory, "repeats": args.repeats,
         "seconds": time.time() - started, "result": result,
     })
     print(f"raw results: {path}")

@@ -59,6 +59,7 @@ from _common import (
     warm_binaries,
     warm_cache,
     warm_code,
+    warm_memory,
     write_results,
 )
 
@@ -123,7 +124,8 @@ def generate_parquet(path: Path, size_gib: float) -> Path:
 class Bench:
     """One size: owns the scratch folders and runs each method once per call."""
 
-    def __init__(self, source: Path, tiny: Path, work: Path, dvc: Path) -> None:
+    def __init__(self, source: Path, tiny: Path, work: Path, dvc: Path, warm_memory_gib: float = 0.0) -> None:
+        self.warm_memory_gib = warm_memory_gib
         self.source = source
         self.tiny = tiny
         self.work = work
@@ -142,6 +144,7 @@ class Bench:
             warm_cache(warm)
         self._warm_code(argv[0])
         sync_disks()
+        warm_memory(self.warm_memory_gib)
         return run_timed(argv, env=env, cwd=cwd)
 
     def _warm_code(self, executable: str) -> None:
@@ -204,10 +207,11 @@ class Bench:
                             "--json"], env=env, warm=self.tiny)
 
 
-def run_size(size_gib: float, repeats: int, methods: list[str], scratch: Path, dvc: Path) -> dict[str, Any]:
+def run_size(size_gib: float, repeats: int, methods: list[str], scratch: Path, dvc: Path,
+             warm_memory_gib: float = 0.0) -> dict[str, Any]:
     source = generate_parquet(scratch / f"bench-{size_gib:g}gib.parquet", size_gib)
     tiny = generate_parquet(scratch / "bench-tiny.parquet", 1 / 1024)
-    bench = Bench(source, tiny, scratch / f"work-{size_gib:g}", dvc)
+    bench = Bench(source, tiny, scratch / f"work-{size_gib:g}", dvc, warm_memory_gib)
     steps: dict[str, Callable[[int], Run]] = {
         "add": bench.add, "floor": bench.floor, "dvc": bench.dvc_add, "readd": bench.readd,
         "status": bench.status, "newversion": bench.newversion, "tiny": bench.tiny_add,
@@ -275,6 +279,8 @@ def main() -> None:
     parser.add_argument("--scratch", type=Path, default=DEFAULT_SCRATCH,
                         help="folder for generated files and stores, outside the repo (default /work/bench-scratch)")
     parser.add_argument("--delete-data", action="store_true", help="delete the generated Parquet files at the end")
+    parser.add_argument("--warm-memory", type=float, default=0.0, metavar="GIB",
+                        help="touch this many GiB of fresh memory before each timed run (see _common.warm_memory)")
     args = parser.parse_args()
     methods = [m for m in args.methods.split(",") if m]
     unknown = set(methods) - set(METHODS)
@@ -286,7 +292,7 @@ def main() -> None:
     started = time.time()
     results = []
     for size in sizes:
-        results.append(run_size(size, args.repeats, methods, args.scratch, dvc))
+        results.append(run_size(size, args.repeats, methods, args.scratch, dvc, args.warm_memory))
         print(report(results[-1]))
         sys.stdout.flush()
     if args.delete_data:
@@ -295,6 +301,7 @@ def main() -> None:
                 (args.scratch / f"bench-{size:g}gib{suffix}").unlink(missing_ok=True)
     path = write_results("hashing", {
         "dvc_version": dvc_version, "dvc_cache_type": "default (reflink,copy)", "page_cache": "warm",
+        "warm_memory_gib": args.warm_memory,
         "repeats": args.repeats, "seconds": time.time() - started, "results": results,
     })
     print(f"raw results: {path}")
