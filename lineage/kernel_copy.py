@@ -1,12 +1,14 @@
 """Copying a local file inside the kernel and hashing the copy as it lands.
 
-Why: on these machines copying a gigabyte through user space (``read`` into a buffer,
-``write`` it out) costs 1–2.5 s of system time, while ``copy_file_range`` — what
-``cp`` uses, and close to what Python's own ``shutil.copyfile`` does with ``sendfile``
-— copies the same bytes page cache to page cache for a fraction of that. A
-registration must also hash the bytes, so one thread copies in the kernel while the
-caller's thread reads the *destination* right behind it and hashes what it reads.
-The digest is therefore of exactly the bytes stored, as with the user-space copy.
+Why: ``copy_file_range`` — what ``cp`` uses, and close to what Python's own
+``shutil.copyfile`` does with ``sendfile`` — copies page cache to page cache with no
+buffers in user space. Where fresh memory is dear, as on VMs that hand freed pages
+back to their host (free page reporting), it is far cheaper than ``read``/``write``
+in 1 MiB pieces: a 1 GiB registration took 0.58–0.68x the time; where memory is
+warm the two cost the same (docs/benchmarks.md, section 1). A registration must also
+hash the bytes, so one thread copies in the kernel while the caller's thread reads
+the *destination* right behind it and hashes what it reads. The digest is therefore
+of exactly the bytes stored, as with the user-space copy.
 
 It applies only between two unbuffered regular files (``open(..., buffering=0)``), the
 destination opened by path, still empty of what this call writes (at offset 0) and
