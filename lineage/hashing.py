@@ -6,7 +6,8 @@ file writes release the GIL), which is how one pass over the bytes costs about
 the same as the slower of the two. The chunks travel in a small pool of reused
 buffers (no allocation, no page faults per chunk), and a copy that will be fsynced
 asks the kernel to start writing it to disk as it goes, so the final fsync waits
-for the last few megabytes instead of the whole file.
+for the last few megabytes instead of the whole file. Between two local files the
+kernel copies and the bytes are hashed as read back from the copy (``kernel_copy``).
 
 Digests other tools need (DVC's md5) ride on the same pass: the second thread
 feeds them the chunks the first one hashes with sha256, so two digests of one
