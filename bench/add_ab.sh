@@ -23,8 +23,12 @@ scratch="$(mktemp -d "${BENCH_SCRATCH:-/work/bench-scratch}/add-ab.XXXXXX")"
 python="$here/.venv/bin/python"
 lineage="$here/.venv/bin/lineage"
 results="$scratch/results.txt"
-warm_memory="${WARM_MEMORY_GIB:-0}"
+warm_gib="${WARM_MEMORY_GIB:-0}"
 trap 'rm -rf "$scratch/home" "$scratch/copy"' EXIT
+
+warm_memory() {  # the scripts' own warm-up (bench/_common.py: warm_memory), right before a timed run
+  [ "$warm_gib" = 0 ] || PYTHONPATH="$here/bench" "$python" -c "from _common import warm_memory; warm_memory($warm_gib)"
+}
 [ -f "$file" ] || { echo "no file $file: run bench/hashing.py once, or pass FILE" >&2; exit 2; }
 
 for _ in $(seq 1 "$runs"); do
@@ -35,14 +39,14 @@ for _ in $(seq 1 "$runs"); do
     cat "$file" > /dev/null
     if [ "$side" = floor ]; then
       openssl version > /dev/null; sync
-      "$python" -c "bytearray(b'1') * int($warm_memory * 2**30)"
+      warm_memory
       /usr/bin/time -a -o "$results" -f "$side %e %U %S %M" \
         sh -c "openssl dgst -sha256 '$file' > /dev/null && cp '$file' '$scratch/copy' && sync '$scratch/copy'"
     else
       PYTHONPATH="$code" "$lineage" init > /dev/null
       PYTHONPATH="$code" "$python" -c "import lineage.cli, lineage.store, lineage.snapshots, lineage.tabular, lineage.fingerprint, pyarrow.parquet"
       sync
-      "$python" -c "bytearray(b'1') * int($warm_memory * 2**30)"
+      warm_memory
       PYTHONPATH="$code" /usr/bin/time -a -o "$results" -f "$side %e %U %S %M" \
         "$lineage" snapshot add "$file" --dataset ab --version v1 --json > /dev/null
     fi

@@ -28,10 +28,10 @@ def temp_path(target: Path) -> Path:
     return target.parent / f".{target.name}{_MARK}{os.getpid()}-{uuid.uuid4().hex[:8]}"
 
 
-def remove_stale(target: Path, *, now: float | None = None) -> list[Path]:
+def remove_stale(target: Path) -> list[Path]:
     """Remove what killed checkouts of ``target`` left behind; the paths removed."""
     removed = []
-    moment = time.time() if now is None else now
+    moment = time.time()
     for candidate in target.parent.glob(f".{glob.escape(target.name)}{_MARK}*"):
         pid = _pid_of(candidate.name.removeprefix(f".{target.name}{_MARK}"))
         if pid is None or pid == os.getpid() or _running(pid):
