@@ -22,7 +22,6 @@ import os
 import sys
 from collections.abc import Iterable
 from functools import lru_cache
-from importlib import metadata
 
 ZEN4_SLOW_FEATURES = "X86_V4 AVX512_ICL AVX512_SPR"
 """NumPy 2.4's names for its AVX-512 targets; without them it dispatches to AVX2."""
@@ -57,6 +56,8 @@ def knows_feature_names(version: str | None) -> bool:
 
 
 def _installed_numpy() -> str | None:
+    from importlib import metadata  # ~15 ms: only the commands that compute with NumPy pay for it
+
     try:
         return metadata.version("numpy")  # read from the dist-info, without importing NumPy
     except metadata.PackageNotFoundError:

@@ -7,13 +7,22 @@ The CLI and the pages build one Store and call its services
 from __future__ import annotations
 
 import os
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lineage.config import Settings
 from lineage.db import Database
 from lineage.errors import ReadOnlyError
 from lineage.hashcache import HashCache
 from lineage.objectstore import ObjectStore
+
+if TYPE_CHECKING:
+    from lineage.audit_service import AuditService
+    from lineage.drift_service import DriftService
+    from lineage.features.service import FeatureService
+    from lineage.models.runs import RunService
+    from lineage.models.service import ModelService
 
 
 class Store:
@@ -27,20 +36,41 @@ class Store:
         self.db = Database(settings.resolved_db_url, read_only=settings.read_only)
         self.objects = ObjectStore(settings.resolved_store_url, settings.resolved_store_options)
         self.hash_cache = HashCache(self.home / "cache" / "hashes.db")
-
-        from lineage.audit_service import AuditService
-        from lineage.drift_service import DriftService
-        from lineage.features.service import FeatureService
-        from lineage.models.runs import RunService
-        from lineage.models.service import ModelService
         from lineage.snapshots import SnapshotService
 
         self.snapshots = SnapshotService(self)
-        self.features = FeatureService(self)
-        self.models = ModelService(self)
-        self.runs = RunService(self)
-        self.drift = DriftService(self)
-        self.audit = AuditService(self)
+
+    # The other services load on first use: a command that only registers a snapshot
+    # (the common case) then does not import the feature, model and drift code.
+    @cached_property
+    def features(self) -> FeatureService:
+        from lineage.features.service import FeatureService
+
+        return FeatureService(self)
+
+    @cached_property
+    def models(self) -> ModelService:
+        from lineage.models.service import ModelService
+
+        return ModelService(self)
+
+    @cached_property
+    def runs(self) -> RunService:
+        from lineage.models.runs import RunService
+
+        return RunService(self)
+
+    @cached_property
+    def drift(self) -> DriftService:
+        from lineage.drift_service import DriftService
+
+        return DriftService(self)
+
+    @cached_property
+    def audit(self) -> AuditService:
+        from lineage.audit_service import AuditService
+
+        return AuditService(self)
 
     @classmethod
     def open(cls, home: str | os.PathLike[str] | None = None, **overrides: object) -> Store:
