@@ -12,43 +12,12 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlmodel import Session, select
 
+from lineage.audit_hash import GENESIS_HASH, canonical_json, event_hash, format_time  # noqa: F401 - re-exported
 from lineage.tables import AuditEvent, AuditHead, utcnow
-
-GENESIS_HASH = "0" * 64
-
-
-def canonical_json(value: Any) -> str:
-    """Deterministic JSON: sorted keys, no whitespace, UTF-8 kept as is."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-
-
-def format_time(at: datetime) -> str:
-    """ISO 8601 UTC with microseconds and a Z, the form used in hashes and JSON output."""
-    if at.tzinfo is not None:
-        at = at.astimezone(UTC).replace(tzinfo=None)
-    return at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def event_hash(
-    *, prev_hash: str, seq: int, at: datetime, actor: str, action: str, subject: str, payload: str
-) -> str:
-    """The hash of one event, recomputable from its stored fields."""
-    body = canonical_json(
-        {
-            "seq": seq,
-            "at": format_time(at),
-            "actor": actor,
-            "action": action,
-            "subject": subject,
-            "payload": json.loads(payload),
-        }
-    )
-    return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
 
 
 def append_event(

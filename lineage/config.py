@@ -13,23 +13,14 @@ but on a plain pydantic model: importing pydantic-settings cost every command
 
 from __future__ import annotations
 
-import getpass
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from lineage.env import DEFAULT_HOME, absolute_home, default_db_url, from_environment
+from lineage.env import DEFAULT_HOME, absolute_home, default_db_url, default_user, from_environment
 from lineage.errors import InvalidInputError
-
-
-def _default_user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no passwd entry (some containers)
-        return f"uid{os.getuid()}"
 
 
 class Settings(BaseModel):
@@ -75,7 +66,7 @@ class Settings(BaseModel):
     @property
     def actor(self) -> str:
         """Who every write is attributed to."""
-        return self.user.strip() or _default_user()
+        return self.user.strip() or default_user()
 
 
 def parse_store_options(text: str | None) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from lineage.audit import format_time
+from lineage.audit_hash import format_time
 from lineage.naming import STAGES  # noqa: F401 - re-exported: the stages belong to the entities
 
 if TYPE_CHECKING:

@@ -6,6 +6,7 @@ need the store's location before deciding whether to import the heavy layers at 
 
 from __future__ import annotations
 
+import getpass
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -29,3 +30,11 @@ def absolute_home(home: str | os.PathLike[str]) -> Path:
 def default_db_url(home: Path) -> str:
     """The metadata database when ``LINEAGE_DB_URL`` is unset: a SQLite file in the home."""
     return f"sqlite:///{home / 'lineage.db'}"
+
+
+def default_user() -> str:
+    """Who writes when ``LINEAGE_USER`` is unset: the OS user."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (some containers)
+        return f"uid{os.getuid()}"

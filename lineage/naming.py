@@ -77,3 +77,13 @@ def parse_ref(text: str) -> Ref:
         return Ref(name=text, version=None, sha256_prefix=text)
     validate_name(text, what="dataset name")
     return Ref(name=text, version=None, sha256_prefix=None)
+
+
+def next_auto_version(base: str, taken: set[str]) -> str:
+    """``base`` (today's ``YYYY_MM_DD``), else ``base.1``, ``base.2``…: the first not in ``taken``, as in the seed's names."""
+    if base not in taken:
+        return base
+    n = 1
+    while f"{base}.{n}" in taken:
+        n += 1
+    return f"{base}.{n}"

@@ -7,10 +7,8 @@ published, and only then is the row written together with its audit event.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
-import threading
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,14 +29,14 @@ from lineage.errors import (
     InvalidInputError,
     NotFoundError,
 )
-from lineage.hashing import Hasher, hash_file
+from lineage.hashing import hash_file
 from lineage.manifest import ManifestEntry, member_files, parse_manifest, render_manifest
-from lineage.naming import parse_ref, validate_name
+from lineage.naming import next_auto_version, parse_ref, validate_name
 from lineage.progress import NO_PROGRESS, Progress
+from lineage.staging import Registration, existing_path, member_list, schema_text
 from lineage.tables import Dataset, Edge, Snapshot, SnapshotFile, utcnow
 
 if TYPE_CHECKING:
-    from lineage import tabular
     from lineage.store import Store
 
 SNAPSHOT_KIND = "snapshot"
@@ -88,9 +86,9 @@ class SnapshotService:
         parent_refs = list(dict.fromkeys(parents))
         from lineage import tabular  # pyarrow loads only when data is read
 
-        source = _existing_path(path)
+        source = existing_path(path)
         data_format = tabular.detect_format(source) if source.is_file() else "parquet-dir"
-        members = _members(source) if data_format == "parquet-dir" else []
+        members = member_list(source) if data_format == "parquet-dir" else []
         with store.db.session() as session:
             parent_rows = [self._resolve(session, ref) for ref in parent_refs]
 
@@ -102,7 +100,7 @@ class SnapshotService:
                 return existing
             reused = self._reusable(cached, source, data_format, copy)
 
-        staged = reused or _Registration(store, source, data_format, members, copy, progress)
+        staged = reused or Registration(store, source, data_format, members, copy, progress)
         staged.run()
         try:
             existing = self._existing_for(dataset, version, staged.sha256)
@@ -185,7 +183,7 @@ class SnapshotService:
         return self._to_infos(session, [row])[0]
 
     def _insert(
-        self, session: Session, staged: _Registration, *, dataset: str, version: str | None, stage: str,
+        self, session: Session, staged: Registration, *, dataset: str, version: str | None, stage: str,
         parent_ids: list[int | None], transform: str, note: str, links: Sequence[Link] = (),
         source_uri: str | None = None, digests: Sequence[ExternalDigest] = (),
     ) -> SnapshotInfo:
@@ -204,7 +202,7 @@ class SnapshotService:
         row = Snapshot(
             dataset_id=dataset_row.id, version=version, stage=stage, hash_algorithm="sha256",
             sha256=staged.sha256, size_bytes=staged.size, format=staged.data_format, rows=info.rows,
-            column_count=info.columns, arrow_schema=_schema_text(info), fingerprint=info.fingerprint,
+            column_count=info.columns, arrow_schema=schema_text(info), fingerprint=info.fingerprint,
             source_uri=source_uri or str(staged.source), stored=staged.copy, note=note, created_by=actor,
         )
         session.add(row)
@@ -238,7 +236,7 @@ class SnapshotService:
     def registration(
         self, source: Path, *, data_format: str, members: list[tuple[str, Path]], copy: bool = True,
         progress: Progress = NO_PROGRESS, read_path: Path | None = None, also: tuple[str, ...] = (),
-    ) -> _Registration:
+    ) -> Registration:
         """The first half of ``add`` for importers that check every input before writing any (DVC).
 
         ``run()`` hashes (and copies) and parses the data without making anything visible;
@@ -250,11 +248,11 @@ class SnapshotService:
         when ``run()`` then refuses the table.
         """
         self._store.require_writable()
-        return _Registration(self._store, source, data_format, members, copy, progress,
+        return Registration(self._store, source, data_format, members, copy, progress,
                              read_path=read_path, also=also)
 
     def register_staged(
-        self, session: Session, staged: _Registration, *, dataset: str, version: str | None, stage: str,
+        self, session: Session, staged: Registration, *, dataset: str, version: str | None, stage: str,
         parent_ids: Sequence[int], transform: str, note: str, source_uri: str | None = None,
         digests: Sequence[ExternalDigest] = (),
     ) -> tuple[SnapshotInfo, int]:
@@ -591,103 +589,7 @@ class SnapshotService:
             self._checkout_file(entry.sha256, snapshot, out, progress, member=entry.path)
 
 
-class _Registration:
-    """The staging half of ``add``: hash (and copy) the bytes while parsing the table.
-
-    Parsing and hashing run on two threads; pyarrow and hashlib both release the
-    GIL, so the two passes overlap on two cores.
-    """
-
-    def __init__(self, store: Store, source: Path, data_format: str, members: list[tuple[str, Path]],
-                 copy: bool, progress: Progress, *, read_path: Path | None = None, also: tuple[str, ...] = ()) -> None:
-        self.store = store
-        self.source = source
-        self.read_path = read_path or source  # where a single file's bytes are read (a cache copy)
-        self.also = also
-        self.digests: dict[str, dict[str, str]] = {}  # member path ('' for a file) -> {algorithm: hex}
-        self.data_format = data_format
-        self.members = members
-        self.copy = copy
-        self.progress = progress
-        self.entries: list[ManifestEntry] = []
-        self.sha256 = ""
-        self.size = 0
-        self.info: tabular.TableInfo
-        self._stages: list[Any] = []
-        self._contexts: list[Any] = []
-        self._manifest: bytes | None = None
-
-    def run(self) -> None:
-        files = self.members or [(self.source.name, self.read_path)]
-        total = sum(path.stat().st_size for _, path in files)
-        failure: list[BaseException] = []
-
-        from lineage import tabular
-
-        def parse() -> None:
-            try:
-                self.info = tabular.inspect(self.read_path, self.data_format, [p for _, p in self.members] or None,
-                                            name=self.source.name)
-            except BaseException as exc:  # re-raised on the calling thread
-                failure.append(exc)
-
-        parser = threading.Thread(target=parse, name="lineage-parse", daemon=True)
-        parser.start()
-        self.progress.start(total, f"hashing {self.source.name}")
-        try:
-            for relative, path in files:
-                stat = path.stat()
-                extra = {name: hashlib.new(name, usedforsecurity=False) for name in self.also}
-                digest, size = self._hash_one(path, list(extra.values()))
-                self.store.hash_cache.put(path, digest, stat)
-                if extra:
-                    self.digests[relative if self.members else ""] = {k: h.hexdigest() for k, h in extra.items()}
-                self.entries.append(ManifestEntry(relative, size, digest))
-        except BaseException:
-            parser.join()
-            self.discard()
-            raise
-        finally:
-            self.progress.finish()
-        parser.join()
-        if failure:
-            self.discard()
-            raise failure[0]
-        if self.members:
-            self._manifest = render_manifest(self.entries)
-            from lineage.hashing import sha256_bytes
-
-            self.sha256 = sha256_bytes(self._manifest)
-            self.size = sum(entry.size for entry in self.entries)
-        else:
-            self.sha256, self.size = self.entries[0].sha256, self.entries[0].size
-            self.entries = []  # a single file has no member list
-
-    def _hash_one(self, path: Path, also: list[Hasher]) -> tuple[str, int]:
-        if not self.copy:
-            return hash_file(str(path), self.progress.advance, also=also)
-        with open(path, "rb", buffering=0) as handle:
-            context = self.store.objects.stage(handle, self.progress.advance, also=also)
-            staged = context.__enter__()  # copies and hashes; exited in discard()
-        self._contexts.append(context)
-        self._stages.append(staged)
-        return staged.sha256, staged.size
-
-    def publish(self) -> None:
-        """Make every blob durable under its key (blob before row, invariant 3)."""
-        for staged in self._stages:
-            staged.publish()
-        if self._manifest is not None:
-            self.store.objects.put_bytes(self._manifest)
-
-    def discard(self) -> None:
-        """Remove temporary files; published blobs stay (they are content-addressed)."""
-        while self._contexts:
-            self._contexts.pop().__exit__(None, None, None)
-        self._stages.clear()
-
-
-class _Reused(_Registration):
+class _Reused(Registration):
     """A registration of bytes the store already holds: the recorded metadata, nothing to copy or parse."""
 
     def __init__(self, store: Store, source: Path, data_format: str, copy: bool, existing: SnapshotInfo) -> None:
@@ -709,49 +611,13 @@ class _Reused(_Registration):
         """Every blob is already durable under its key (checked by ``_reusable``)."""
 
 
-def _existing_path(path: str | os.PathLike[str]) -> Path:
-    source = Path(path).expanduser()
-    if not source.exists():
-        raise InvalidInputError(f"path {source} does not exist: check the path")
-    source = source.absolute()
-    if source.is_file() and source.stat().st_size == 0:
-        raise InvalidInputError(f"{source} is empty (0 bytes): there is nothing to register")
-    if not source.is_file() and not source.is_dir():
-        raise InvalidInputError(f"{source} is not a regular file or directory: register a file or a folder")
-    return source
-
-
-def _members(directory: Path) -> list[tuple[str, Path]]:
-    members = member_files(directory)
-    if not members:
-        raise InvalidInputError(
-            f"directory {directory} holds no .parquet files: register a Parquet file, a CSV file "
-            "or a directory of Parquet files"
-        )
-    for relative, member in members:
-        if member.stat().st_size == 0:
-            raise InvalidInputError(f"{directory / relative} is empty (0 bytes): remove it or re-export it")
-    return members
-
-
-def _schema_text(info: tabular.TableInfo) -> str:
-    import json
-
-    return json.dumps({"fields": info.schema, "arrow": info.arrow_schema})
-
-
 def _next_auto_version(session: Session, dataset_id: int | None) -> str:
     """``YYYY_MM_DD`` of today (UTC), then ``YYYY_MM_DD.1``, ``.2``… as in the seed's names."""
     base = utcnow().strftime("%Y_%m_%d")
     taken = set(session.exec(
         select(Snapshot.version).where(Snapshot.dataset_id == dataset_id, col(Snapshot.version).startswith(base))
     ))
-    if base not in taken:
-        return base
-    n = 1
-    while f"{base}.{n}" in taken:
-        n += 1
-    return f"{base}.{n}"
+    return next_auto_version(base, taken)
 
 
 def _naive_utc(moment: datetime) -> datetime:

@@ -1,0 +1,159 @@
+"""The data half of registering a snapshot: hash and copy the bytes, parse the table.
+
+Nothing here touches the metadata database, so both writers of snapshot rows use it:
+``SnapshotService.add`` (through SQLModel) and the SQLite quick path of ``snapshot add``
+(``lineage/quick_add.py``, stdlib ``sqlite3``). The staged bytes stay invisible until
+``publish()``; ``discard()`` removes whatever was not published.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from lineage.errors import InvalidInputError
+from lineage.hashing import Hasher, hash_file
+from lineage.manifest import ManifestEntry, member_files, render_manifest
+from lineage.progress import Progress
+
+if TYPE_CHECKING:
+    from lineage import tabular
+    from lineage.hashcache import HashCache
+    from lineage.objectstore import ObjectStore
+
+
+class BlobHome(Protocol):
+    """What staging needs of a store: its object store and its hash cache."""
+
+    objects: ObjectStore
+    hash_cache: HashCache
+
+
+class Registration:
+    """The staging half of ``add``: hash (and copy) the bytes while parsing the table.
+
+    Parsing and hashing run on two threads; pyarrow and hashlib both release the
+    GIL, so the two passes overlap on two cores.
+    """
+
+    def __init__(self, store: BlobHome, source: Path, data_format: str, members: list[tuple[str, Path]],
+                 copy: bool, progress: Progress, *, read_path: Path | None = None, also: tuple[str, ...] = ()) -> None:
+        self.store = store
+        self.source = source
+        self.read_path = read_path or source  # where a single file's bytes are read (a cache copy)
+        self.also = also
+        self.digests: dict[str, dict[str, str]] = {}  # member path ('' for a file) -> {algorithm: hex}
+        self.data_format = data_format
+        self.members = members
+        self.copy = copy
+        self.progress = progress
+        self.entries: list[ManifestEntry] = []
+        self.sha256 = ""
+        self.size = 0
+        self.info: tabular.TableInfo
+        self._stages: list[Any] = []
+        self._contexts: list[Any] = []
+        self._manifest: bytes | None = None
+
+    def run(self) -> None:
+        files = self.members or [(self.source.name, self.read_path)]
+        total = sum(path.stat().st_size for _, path in files)
+        failure: list[BaseException] = []
+
+        from lineage import tabular
+
+        def parse() -> None:
+            try:
+                self.info = tabular.inspect(self.read_path, self.data_format, [p for _, p in self.members] or None,
+                                            name=self.source.name)
+            except BaseException as exc:  # re-raised on the calling thread
+                failure.append(exc)
+
+        parser = threading.Thread(target=parse, name="lineage-parse", daemon=True)
+        parser.start()
+        self.progress.start(total, f"hashing {self.source.name}")
+        try:
+            for relative, path in files:
+                stat = path.stat()
+                extra = {name: hashlib.new(name, usedforsecurity=False) for name in self.also}
+                digest, size = self._hash_one(path, list(extra.values()))
+                self.store.hash_cache.put(path, digest, stat)
+                if extra:
+                    self.digests[relative if self.members else ""] = {k: h.hexdigest() for k, h in extra.items()}
+                self.entries.append(ManifestEntry(relative, size, digest))
+        except BaseException:
+            parser.join()
+            self.discard()
+            raise
+        finally:
+            self.progress.finish()
+        parser.join()
+        if failure:
+            self.discard()
+            raise failure[0]
+        if self.members:
+            self._manifest = render_manifest(self.entries)
+            from lineage.hashing import sha256_bytes
+
+            self.sha256 = sha256_bytes(self._manifest)
+            self.size = sum(entry.size for entry in self.entries)
+        else:
+            self.sha256, self.size = self.entries[0].sha256, self.entries[0].size
+            self.entries = []  # a single file has no member list
+
+    def _hash_one(self, path: Path, also: list[Hasher]) -> tuple[str, int]:
+        if not self.copy:
+            return hash_file(str(path), self.progress.advance, also=also)
+        with open(path, "rb", buffering=0) as handle:
+            context = self.store.objects.stage(handle, self.progress.advance, also=also)
+            staged = context.__enter__()  # copies and hashes; exited in discard()
+        self._contexts.append(context)
+        self._stages.append(staged)
+        return staged.sha256, staged.size
+
+    def publish(self) -> None:
+        """Make every blob durable under its key (blob before row, invariant 3)."""
+        for staged in self._stages:
+            staged.publish()
+        if self._manifest is not None:
+            self.store.objects.put_bytes(self._manifest)
+
+    def discard(self) -> None:
+        """Remove temporary files; published blobs stay (they are content-addressed)."""
+        while self._contexts:
+            self._contexts.pop().__exit__(None, None, None)
+        self._stages.clear()
+
+
+def existing_path(path: str | os.PathLike[str]) -> Path:
+    source = Path(path).expanduser()
+    if not source.exists():
+        raise InvalidInputError(f"path {source} does not exist: check the path")
+    source = source.absolute()
+    if source.is_file() and source.stat().st_size == 0:
+        raise InvalidInputError(f"{source} is empty (0 bytes): there is nothing to register")
+    if not source.is_file() and not source.is_dir():
+        raise InvalidInputError(f"{source} is not a regular file or directory: register a file or a folder")
+    return source
+
+
+def member_list(directory: Path) -> list[tuple[str, Path]]:
+    members = member_files(directory)
+    if not members:
+        raise InvalidInputError(
+            f"directory {directory} holds no .parquet files: register a Parquet file, a CSV file "
+            "or a directory of Parquet files"
+        )
+    for relative, member in members:
+        if member.stat().st_size == 0:
+            raise InvalidInputError(f"{directory / relative} is empty (0 bytes): remove it or re-export it")
+    return members
+
+
+def schema_text(info: tabular.TableInfo) -> str:
+    import json
+
+    return json.dumps({"fields": info.schema, "arrow": info.arrow_schema})
