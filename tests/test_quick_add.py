@@ -1,0 +1,198 @@
+"""``snapshot add`` through stdlib sqlite3 (``lineage/quick_add.py``) writes exactly what the full path writes."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lineage.errors import ImmutableVersionError
+from lineage.progress import NO_PROGRESS
+from lineage.quick_add import quick_add
+from lineage.store import Store
+from tests.factories import write_csv, write_parquet
+
+OLD = 1_600_000_000  # an mtime far in the past: the hash cache keeps such files ("racy" ones it does not)
+TIMES = {"created_at", "at"}
+CHAINED = {"hash", "prev_hash"}
+
+
+def _home(tmp_path: Path, name: str, monkeypatch: pytest.MonkeyPatch) -> Store:
+    monkeypatch.setenv("LINEAGE_HOME", str(tmp_path / name))
+    return Store.init()
+
+
+def _rows(store: Store) -> dict[str, list[dict[str, object]]]:
+    """Every row of the tables a registration writes, without its times and chain hashes (they differ by clock)."""
+    connection = sqlite3.connect(store.db.sqlite_path())
+    connection.row_factory = sqlite3.Row
+    try:
+        tables = {}
+        for table, order in [("dataset", "id"), ("snapshot", "id"), ("snapshot_file", "snapshot_id, path"),
+                             ("edge", "id"), ("audit_event", "seq")]:
+            rows = connection.execute(f"SELECT * FROM {table} ORDER BY {order}").fetchall()  # noqa: S608 - fixed names
+            tables[table] = [{k: r[k] for k in r.keys() if k not in TIMES | CHAINED} for r in rows]  # noqa: SIM118 - a Row iterates values
+        return tables
+    finally:
+        connection.close()
+
+
+def _same(document: dict[str, object], *, folder_free: bool = False) -> dict[str, object]:
+    """An answer without its time (and, across two data folders, with the source's file name only)."""
+    kept = {k: v for k, v in document.items() if k != "created_at"}
+    if folder_free:
+        kept["source_uri"] = Path(str(kept["source_uri"])).name
+    return kept
+
+
+def _inputs(data: Path) -> list[tuple[Path, str, str | None, str, str]]:
+    """(path, dataset, version, stage, note): every kind of input, new and existing datasets, auto versions."""
+    folder = data / "parts"
+    (folder / "a").mkdir(parents=True)
+    write_parquet(folder / "b.parquet", rows=30, seed=5)
+    write_parquet(folder / "a" / "x.parquet", rows=20, seed=6)
+    return [
+        (write_parquet(data / "one.parquet", rows=50, seed=1), "customers", None, "raw", ""),
+        (write_parquet(data / "two.parquet", rows=60, seed=2), "customers", None, "raw", "second today"),
+        (write_csv(data / "three.csv", rows=40, seed=3), "customers_csv", "v1", "processed", "note: é ✓ <b>"),
+        (folder, "parts", "2026_01", "features", ""),
+        (write_parquet(data / "four.parquet", rows=70, seed=4), "customers", "v9", "online", ""),
+    ]
+
+
+def test_quick_path_writes_the_rows_and_answers_of_the_full_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    full = _home(tmp_path, "full", monkeypatch)
+    full_answers = [full.snapshots.add(path, dataset=name, version=version, stage=stage, note=note).to_json()
+                    for path, name, version, stage, note in _inputs(_data(tmp_path, "data_full"))]
+    quick = _home(tmp_path, "quick", monkeypatch)
+    quick_answers = []
+    for path, name, version, stage, note in _inputs(_data(tmp_path, "data_quick")):
+        added = quick_add(str(path), name, version, stage, note, "", NO_PROGRESS)
+        assert added is not None, path
+        quick_answers.append(added.to_json())
+    for answer in quick_answers:  # what the quick path registered, the full path reads back the same
+        assert _same(quick.snapshots.get(str(answer["ref"])).to_json()) == _same({**answer, "created": False})
+    assert [_same(a, folder_free=True) for a in quick_answers] == [_same(a, folder_free=True) for a in full_answers]
+    quick_rows, full_rows = _rows(quick), _rows(full)
+    for rows in (quick_rows, full_rows):
+        for row in rows["snapshot"]:
+            row["source_uri"] = Path(str(row["source_uri"])).name
+        for event in rows["audit_event"]:
+            if event["action"] == "store.init":
+                event["subject"] = "(the store home)"
+            payload = json.loads(str(event["payload"]))
+            if "source_uri" in payload:
+                payload["source_uri"] = Path(payload["source_uri"]).name
+            event["payload"] = payload
+    assert quick_rows == full_rows
+    assert [e["action"] for e in quick_rows["audit_event"]].count("snapshot.add") == 5
+    check = quick.audit.verify_chain()
+    assert check.ok and check.events == len(quick_rows["audit_event"]), check
+    results = quick.snapshots.verify()  # every blob (the folder's manifest and members too) re-hashes
+    assert len(results) == 5 and all(result.ok for result in results), results
+
+
+def _data(tmp_path: Path, name: str) -> Path:
+    folder = tmp_path / name
+    folder.mkdir()
+    return folder
+
+
+def test_quick_path_steps_aside_where_the_full_path_must_decide(sqlite_store: Store, data_dir: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    store = sqlite_store
+    file = write_parquet(data_dir / "f.parquet", rows=10)
+    before = _rows(store)
+    for variable, value in [("LINEAGE_READ_ONLY", "1"), ("LINEAGE_STORE_URL", str(data_dir / "elsewhere")),
+                            ("LINEAGE_STORE_OPTIONS", "{}"), ("LINEAGE_DB_URL", "sqlite:///" + str(data_dir / "none.db"))]:
+        with monkeypatch.context() as patch:
+            patch.setenv(variable, value)
+            assert quick_add(str(file), "d", "v1", "raw", "", "", NO_PROGRESS) is None, variable
+    for dataset, version, stage in [("a/b", None, "raw"), ("d", "v@1", "raw"), (" d", None, "raw"), ("d", None, "nope")]:
+        assert quick_add(str(file), dataset, version, stage, "", "", NO_PROGRESS) is None
+    (data_dir / "empty").mkdir()
+    for path in [data_dir / "missing.parquet", data_dir / "empty"]:  # no such file; a folder without Parquet files
+        assert quick_add(str(path), "d", None, "raw", "", "", NO_PROGRESS) is None
+    assert _rows(store) == before and not list((store.home / "objects").glob("**/*.part"))
+
+    assert quick_add(str(file), "d", "v1", "raw", "", "", NO_PROGRESS) is not None
+    os.utime(file, (OLD, OLD))
+    copy = write_parquet(data_dir / "g.parquet", rows=10)  # the same bytes at a new path: not in the hash cache
+    after_first = _rows(store)
+    assert quick_add(str(copy), "d", None, "raw", "", "", NO_PROGRESS) is None  # registered already: full path answers
+    assert quick_add(str(copy), "d", "v1", "raw", "", "", NO_PROGRESS) is None
+    assert quick_add(str(file), "d", "v2", "raw", "", "", NO_PROGRESS) is not None  # its stat changed: new entry
+    assert quick_add(str(file), "d", "v3", "raw", "", "", NO_PROGRESS) is None  # now a hash-cache hit
+    assert len(_rows(store)["snapshot"]) == len(after_first["snapshot"]) + 1
+    assert not list((store.home / "objects").glob("**/*.part"))  # nothing staged was left behind
+
+
+def test_other_bytes_under_a_taken_version_are_refused_as_the_full_path_refuses(sqlite_store: Store, data_dir: Path) -> None:
+    store = sqlite_store
+    store.snapshots.add(write_parquet(data_dir / "a.parquet", rows=10, seed=1), dataset="d", version="v1")
+    other = write_parquet(data_dir / "b.parquet", rows=10, seed=2)
+    before, blobs = _rows(store), sorted((store.home / "objects").rglob("*"))
+    with pytest.raises(ImmutableVersionError) as quick_error:
+        quick_add(str(other), "d", "v1", "raw", "", "", NO_PROGRESS)
+    assert _rows(store) == before and sorted((store.home / "objects").rglob("*")) == blobs
+    with pytest.raises(ImmutableVersionError) as full_error:
+        store.snapshots.add(other, dataset="d", version="v1")
+    assert str(quick_error.value) == str(full_error.value)
+
+
+def test_a_failure_inside_the_transaction_writes_no_row(sqlite_store: Store, data_dir: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    store = sqlite_store
+    import lineage.quick_add as module
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise OSError("disk gone")
+
+    monkeypatch.setattr(module, "_append_event", broken)
+    with pytest.raises(OSError, match="disk gone"):
+        quick_add(str(write_parquet(data_dir / "a.parquet")), "d", "v1", "raw", "", "", NO_PROGRESS)
+    rows = _rows(store)
+    assert rows["snapshot"] == [] and rows["dataset"] == [] and store.audit.verify_chain().ok
+
+
+def test_the_cli_registers_without_loading_the_orm(sqlite_store: Store, data_dir: Path) -> None:
+    file = write_parquet(data_dir / "a.parquet", rows=25)
+    probe = (
+        "import sys, json; from lineage.cli import main\n"
+        "try:\n    main(['snapshot', 'add', sys.argv[1], '--dataset', 'cli', '--json'])\n"
+        "except SystemExit as exit:\n    code = exit.code\n"
+        "print(json.dumps({'code': code, 'orm': [m for m in ('sqlalchemy', 'sqlmodel', 'pydantic') if m in sys.modules]}),"
+        " file=sys.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe, str(file)], capture_output=True, text=True, check=False,
+                          env={**os.environ, "LINEAGE_HOME": str(sqlite_store.home)})
+    assert json.loads(done.stderr.strip().splitlines()[-1]) == {"code": 0, "orm": []}, done.stderr
+    answer = json.loads(done.stdout)
+    assert answer["created"] is True and answer["rows"] == 25
+    assert sqlite_store.snapshots.get(answer["ref"]).sha256 == answer["sha256"]
+
+
+def test_quick_and_full_writers_in_parallel_keep_one_chain(sqlite_store: Store, data_dir: Path) -> None:
+    """Four processes, two on each path, registering at once: every row lands and the chain stays one line."""
+    files = [write_parquet(data_dir / f"p{i}.parquet", rows=10 + i, seed=i) for i in range(16)]
+    script = (
+        "import sys\nfrom lineage.cli import main\n"
+        "for path in sys.argv[2:]:\n"
+        "    try:\n        main(['snapshot', 'add', path, '--dataset', 'par', *(['--parent', 'seed@v1'] if sys.argv[1] == 'full' else [])])\n"
+        "    except SystemExit as exit:\n        assert exit.code == 0, exit.code\n"
+    )
+    sqlite_store.snapshots.add(write_parquet(data_dir / "seed.parquet", rows=5), dataset="seed", version="v1")
+    env = {**os.environ, "LINEAGE_HOME": str(sqlite_store.home)}
+    workers = [subprocess.Popen([sys.executable, "-c", script, "full" if i % 2 else "quick", *map(str, files[i::4])],
+                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for i in range(4)]
+    for worker in workers:
+        assert worker.wait(timeout=300) == 0, worker.stderr.read() if worker.stderr else ""
+    refs = [s.ref for s in sqlite_store.snapshots.list(dataset="par")]
+    assert len(refs) == 16 and len(set(refs)) == 16
+    check = sqlite_store.audit.verify_chain()
+    assert check.ok and check.events == 1 + 2 + 1 + 16, check  # init; seed dataset + add; par dataset; 16 adds
