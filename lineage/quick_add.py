@@ -17,8 +17,11 @@ Anything else returns ``None`` before writing and the caller uses the full path,
 also words every refusal, so the two paths never disagree on what they refuse: a store
 elsewhere or on PostgreSQL, another schema version, a read-only setting, an invalid name,
 parents, ``--no-copy``, a file the hash cache already knows, or bytes that turn out to
-be registered already. The one refusal made here is the one only the hashing reveals,
-other bytes under a taken version, worded as the full path words it.
+be registered already (the full path then finds their digest in the hash cache; only a
+file modified in the last two seconds, which the cache does not keep, is read twice). The
+one refusal made here is the one only the hashing reveals, other bytes under a taken
+version, worded as the full path words it; a database error is worded as ``lineage.db``
+words it.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from typing import TYPE_CHECKING
 
 from lineage.audit_hash import canonical_json, event_hash
 from lineage.env import default_user, from_environment
-from lineage.errors import ImmutableVersionError, LineageError
+from lineage.errors import ImmutableVersionError, LineageError, StoreUnavailableError
 from lineage.quick_reads import BUSY_TIMEOUT_S, sqlite_database
 from lineage.schema_head import SCHEMA_HEAD
 
@@ -91,7 +94,11 @@ def quick_add(path: str, dataset: str, version: str | None, stage: str, note: st
 
 
 def _at_schema_head(database: Path) -> bool:
-    connection = sqlite3.connect(database, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+    """Whether the store's schema is the one this code writes (anything unexpected: let the full path speak)."""
+    try:
+        connection = sqlite3.connect(database, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+    except sqlite3.Error:
+        return False
     try:
         row = connection.execute("SELECT version_num FROM alembic_version").fetchone()
     except sqlite3.Error:
@@ -103,25 +110,63 @@ def _at_schema_head(database: Path) -> bool:
 
 def _write(database: Path, staged: Registration, *, dataset: str, version: str | None, stage: str, note: str,
            transform: str) -> SnapshotInfo | None:
-    """Publish the blobs and insert the rows with their audit events, in one write transaction."""
+    """Publish the blobs, then insert the rows with their audit events in one write transaction.
+
+    As in the full path, the blobs are published before the write lock is taken (a folder
+    of many files must not hold other writers back), after a first check that the bytes
+    are not registered already; the check is repeated under the lock.
+    """
     actor = (from_environment(("user",)).get("user") or "").strip() or default_user()
-    connection = _write_connection(database)
     try:
-        connection.execute("BEGIN IMMEDIATE")  # the lock every writer takes first: the chain stays linear
+        connection = _write_connection(database)
         try:
-            created = _insert(connection, staged, dataset=dataset, version=version, stage=stage, note=note,
-                              transform=transform, actor=actor)
-            if created is None:
-                connection.execute("ROLLBACK")
+            if not _is_new(connection, staged, dataset, version):
                 return None
-            connection.execute("COMMIT")
-        except BaseException:
-            if connection.in_transaction:
-                connection.execute("ROLLBACK")
-            raise
-    finally:
-        connection.close()
+            staged.publish()  # blob before row (invariant 3); a crash after this leaves an unreferenced blob for gc
+            connection.execute("BEGIN IMMEDIATE")  # the lock every writer takes first: the chain stays linear
+            try:
+                created = None
+                if _is_new(connection, staged, dataset, version):
+                    created = _insert(connection, staged, dataset=dataset, version=version, stage=stage, note=note,
+                                      transform=transform, actor=actor)
+                connection.execute("COMMIT" if created is not None else "ROLLBACK")
+            except BaseException:
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+                raise
+        finally:
+            connection.close()
+    except sqlite3.Error as exc:  # worded as lineage.db words the full path's driver errors
+        from lineage.quick_reads import database_url
+
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise StoreUnavailableError(
+            f"cannot reach the metadata database {database_url()} ({reason}): "
+            "check LINEAGE_DB_URL and that the server is running"
+        ) from None
     return created
+
+
+def _is_new(connection: sqlite3.Connection, staged: Registration, dataset: str, version: str | None) -> bool:
+    """False when these bytes already are ``dataset@version`` (or, without a version, a snapshot of
+    ``dataset``): the full path then answers with that snapshot. Other bytes under a taken version
+    are refused here, in the full path's words."""
+    row = connection.execute("SELECT id FROM dataset WHERE name = ?", (dataset,)).fetchone()
+    if row is None:
+        return True
+    if version is None:
+        return connection.execute("SELECT 1 FROM snapshot WHERE dataset_id = ? AND sha256 = ?",
+                                  (row[0], staged.sha256)).fetchone() is None
+    taken = connection.execute("SELECT sha256 FROM snapshot WHERE dataset_id = ? AND version = ?",
+                               (row[0], version)).fetchone()
+    if taken is None:
+        return True
+    if taken[0] != staged.sha256:
+        raise ImmutableVersionError(
+            f"{dataset}@{version} already holds sha256 {taken[0]}; this data is sha256 {staged.sha256}: "
+            "register it under a new version"
+        )
+    return False
 
 
 def _write_connection(database: Path) -> sqlite3.Connection:
@@ -135,27 +180,13 @@ def _write_connection(database: Path) -> sqlite3.Connection:
 
 
 def _insert(connection: sqlite3.Connection, staged: Registration, *, dataset: str, version: str | None, stage: str,
-            note: str, transform: str, actor: str) -> SnapshotInfo | None:
-    """The rows ``SnapshotService._insert`` writes for a snapshot without parents; ``None`` if already registered."""
+            note: str, transform: str, actor: str) -> SnapshotInfo:
+    """The rows ``SnapshotService._insert`` writes for a snapshot without parents (new bytes: see ``_is_new``)."""
     from lineage.entities import SnapshotInfo
     from lineage.staging import schema_text
 
     row = connection.execute("SELECT id FROM dataset WHERE name = ?", (dataset,)).fetchone()
     dataset_id = None if row is None else int(row[0])
-    if dataset_id is not None and version is not None:
-        taken = connection.execute("SELECT sha256 FROM snapshot WHERE dataset_id = ? AND version = ?",
-                                   (dataset_id, version)).fetchone()
-        if taken is not None:
-            if taken[0] == staged.sha256:
-                return None  # these bytes already are dataset@version: the full path returns them
-            raise ImmutableVersionError(
-                f"{dataset}@{version} already holds sha256 {taken[0]}; this data is sha256 {staged.sha256}: "
-                "register it under a new version"
-            )
-    if dataset_id is not None and version is None and connection.execute(
-            "SELECT 1 FROM snapshot WHERE dataset_id = ? AND sha256 = ?", (dataset_id, staged.sha256)).fetchone():
-        return None
-    staged.publish()  # blob before row (invariant 3); a crash after this leaves an unreferenced blob for gc
     if dataset_id is None:
         dataset_id = int(connection.execute(
             "INSERT INTO dataset (name, created_at, created_by) VALUES (?, ?, ?)", (dataset, _stored(_now()), actor),

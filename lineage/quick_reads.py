@@ -50,13 +50,23 @@ class KnownSnapshot(NamedTuple):
 
 
 def _home() -> Path:
-    return absolute_home(from_environment(("home",)).get("home") or DEFAULT_HOME)
+    """The home as ``Settings`` reads it: unset is ``.lineage``, set but empty is the current directory."""
+    return absolute_home(from_environment(("home",)).get("home", DEFAULT_HOME))
+
+
+def database_url() -> str:
+    """``LINEAGE_DB_URL`` as ``Settings.resolved_db_url`` gives it."""
+    return from_environment(("db_url",)).get("db_url") or default_db_url(_home())
 
 
 def sqlite_database() -> Path | None:
-    """The store's SQLite file when the settings point at one that exists, else ``None``."""
-    url = from_environment(("db_url",)).get("db_url") or default_db_url(_home())
-    if not url.startswith(SQLITE_PREFIX) or "?" in url:
+    """The store's SQLite file when the settings point at one that exists, else ``None``.
+
+    A URL with a query or a percent-escape is left to the full path, which lets SQLAlchemy
+    decode it: read literally, it could name another file.
+    """
+    url = database_url()
+    if not url.startswith(SQLITE_PREFIX) or "?" in url or "%" in url:
         return None
     path = Path(url.removeprefix(SQLITE_PREFIX))
     return path if path.name and path.is_file() else None

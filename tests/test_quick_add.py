@@ -196,3 +196,63 @@ def test_quick_and_full_writers_in_parallel_keep_one_chain(sqlite_store: Store, 
     assert len(refs) == 16 and len(set(refs)) == 16
     check = sqlite_store.audit.verify_chain()
     assert check.ok and check.events == 1 + 2 + 1 + 16, check  # init; seed dataset + add; par dataset; 16 adds
+
+
+def test_a_locked_database_is_one_clear_error_as_on_the_full_path(sqlite_store: Store, data_dir: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import lineage.quick_add as module
+    from lineage.errors import StoreUnavailableError
+
+    monkeypatch.setattr(module, "BUSY_TIMEOUT_S", 0.3)
+    holder = sqlite3.connect(sqlite_store.db.sqlite_path(), isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another writer holds the lock for longer than the wait
+    try:
+        with pytest.raises(StoreUnavailableError) as error:
+            quick_add(str(write_parquet(data_dir / "a.parquet")), "d", "v1", "raw", "", "", NO_PROGRESS)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert str(error.value) == (f"cannot reach the metadata database sqlite:///{sqlite_store.db.sqlite_path()} "
+                                "(database is locked): check LINEAGE_DB_URL and that the server is running")
+    assert _rows(sqlite_store)["snapshot"] == []
+
+
+def test_the_store_is_found_where_the_settings_find_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from lineage.config import Settings
+    from lineage.quick_reads import _home, database_url, sqlite_database
+
+    monkeypatch.chdir(tmp_path)
+    for value in (None, "", "elsewhere", "~/x"):
+        if value is None:
+            monkeypatch.delenv("LINEAGE_HOME", raising=False)
+        else:
+            monkeypatch.setenv("LINEAGE_HOME", value)
+        assert _home() == Settings().home and database_url() == Settings().resolved_db_url, value
+    (tmp_path / "my db.db").touch()
+    (tmp_path / "my%20db.db").touch()
+    monkeypatch.setenv("LINEAGE_DB_URL", f"sqlite:///{tmp_path}/my%20db.db")  # SQLAlchemy opens "my db.db"
+    assert sqlite_database() is None
+
+
+def test_the_check_is_repeated_under_the_lock(sqlite_store: Store, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another writer may register between the first check and the lock: the second check sees it."""
+    import lineage.quick_add as module
+
+    real = module._is_new
+    calls: list[bool] = []
+
+    def first_check_misses(*args: object) -> bool:
+        calls.append(True)
+        return True if len(calls) == 1 else real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(module, "_is_new", first_check_misses)
+    file = write_parquet(data_dir / "a.parquet", rows=10, seed=1)
+    sqlite_store.snapshots.add(write_parquet(data_dir / "same.parquet", rows=10, seed=1), dataset="d", version="v1")
+    before = _rows(sqlite_store)
+    assert quick_add(str(file), "d", "v1", "raw", "", "", NO_PROGRESS) is None  # same bytes: the full path answers
+    calls.clear()
+    assert quick_add(str(file), "d", None, "raw", "", "", NO_PROGRESS) is None
+    calls.clear()
+    with pytest.raises(ImmutableVersionError):
+        quick_add(str(write_parquet(data_dir / "b.parquet", rows=10, seed=2)), "d", "v1", "raw", "", "", NO_PROGRESS)
+    assert _rows(sqlite_store) == before and len(calls) == 2
