@@ -16,7 +16,7 @@ both paths on the same inputs and compares every row they write.
 Anything else returns ``None`` before writing and the caller uses the full path, which
 also words every refusal, so the two paths never disagree on what they refuse: a store
 elsewhere or on PostgreSQL, another schema version, a read-only setting, an invalid name,
-parents, ``--no-copy``, a file the hash cache already knows, or bytes that turn out to
+parents, ``--no-copy``, a file whose cached digest the store already holds, or bytes that turn out to
 be registered already (the full path then finds their digest in the hash cache; only a
 file modified in the last two seconds, which the cache does not keep, is read twice). The
 one refusal made here is the one only the hashing reveals, other bytes under a taken
@@ -83,14 +83,35 @@ def quick_add(path: str, dataset: str, version: str | None, stage: str, note: st
     except (LineageError, OSError):
         return None  # the full path words the refusal
     blobs = _LocalBlobs(_home())  # objects/ in the home, created on first use as the full path does
-    if any(blobs.hash_cache.get(member) is not None for member in ([p for _, p in members] or [source])):
-        return None  # known bytes: the full path reuses what is registered without reading them
+    if _known_bytes(database, blobs, source, members):
+        return None  # the full path reuses what is registered without reading the bytes again
     staged = Registration(blobs, source, data_format, members, True, progress)
     staged.run()  # a file that does not parse raises here, before anything is visible
     try:
         return _write(database, staged, dataset=dataset, version=version, stage=stage, note=note, transform=transform)
     finally:
         staged.discard()
+
+
+def _known_bytes(database: Path, blobs: _LocalBlobs, source: Path, members: list[tuple[str, Path]]) -> bool:
+    """Whether the hash cache knows these bytes and the store may already hold them.
+
+    A file hashed before but never registered (its registration was refused, say) is
+    registered here again; a folder with any known member is left to the full path.
+    """
+    if members:
+        return any(blobs.hash_cache.get(member) is not None for _, member in members)
+    digest = blobs.hash_cache.get(source)
+    if digest is None:
+        return False
+    try:
+        connection = sqlite3.connect(database, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        try:
+            return connection.execute("SELECT 1 FROM snapshot WHERE sha256 = ?", (digest,)).fetchone() is not None
+        finally:
+            connection.close()
+    except sqlite3.Error:
+        return True  # let the full path look
 
 
 def _at_schema_head(database: Path) -> bool:

@@ -136,6 +136,7 @@ def test_other_bytes_under_a_taken_version_are_refused_as_the_full_path_refuses(
     store = sqlite_store
     store.snapshots.add(write_parquet(data_dir / "a.parquet", rows=10, seed=1), dataset="d", version="v1")
     other = write_parquet(data_dir / "b.parquet", rows=10, seed=2)
+    os.utime(other, (OLD, OLD))  # old enough for the hash cache to keep its digest
     before, blobs = _rows(store), sorted((store.home / "objects").rglob("*"))
     with pytest.raises(ImmutableVersionError) as quick_error:
         quick_add(str(other), "d", "v1", "raw", "", "", NO_PROGRESS)
@@ -143,6 +144,9 @@ def test_other_bytes_under_a_taken_version_are_refused_as_the_full_path_refuses(
     with pytest.raises(ImmutableVersionError) as full_error:
         store.snapshots.add(other, dataset="d", version="v1")
     assert str(quick_error.value) == str(full_error.value)
+    assert store.hash_cache.get(other) is not None  # hashed, never registered: the retry still runs here
+    retried = quick_add(str(other), "d", "v2", "raw", "", "", NO_PROGRESS)
+    assert retried is not None and retried.created and retried.ref == "d@v2"
 
 
 def test_a_failure_inside_the_transaction_writes_no_row(sqlite_store: Store, data_dir: Path,
