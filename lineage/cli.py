@@ -183,16 +183,16 @@ def snapshot_add(path: str, dataset: str, version: str | None, stage: str, paren
         if known is not None:
             _print_added(known)
             return
-    if not (parents or no_copy):  # a new local file on a local SQLite store: see lineage/quick_add.py
-        from lineage.quick_add import quick_add
+    from lineage.quick_add import quick_add  # new data on a local SQLite store: without the ORM
 
-        added = quick_add(path, dataset, version, stage, note, transform, _progress(as_json))
-        if added is not None:
-            if as_json:
-                _print_json(added.to_json())
-            else:
-                _print_added(added)
-            return
+    added = quick_add(path, dataset, version, stage, note, transform, _progress(as_json), parents=parents,
+                      copy=not no_copy)
+    if added is not None:
+        if as_json:
+            _print_json(added.to_json())
+        else:
+            _print_added(added)
+        return
     store = _open_store()
     info = store.snapshots.add(path, dataset=dataset, version=version, stage=stage, parents=parents,
                                transform=transform, note=note, copy=not no_copy, progress=_progress(as_json))

@@ -4,8 +4,9 @@ Why: registering a snapshot is the command users run most, on the biggest files,
 issue asks it to stay under 100 MB of memory whatever the file size. Loading SQLAlchemy,
 SQLModel and pydantic costs about 40 MB and a quarter second of CPU before a byte moves;
 with them, a registration peaks at ~123 MB, without them at ~90 MB. So the common case
-runs here: a new Parquet or CSV file or Parquet folder, copied into a local object store,
-with no parents, on a SQLite store at the current schema.
+runs here: a new Parquet or CSV file or Parquet folder, copied into a local object store
+(or, with ``--no-copy``, only hashed), with or without parents named ``dataset@version``,
+on a SQLite store at the current schema.
 
 It writes exactly what ``SnapshotService.add`` writes, in one ``BEGIN IMMEDIATE``
 transaction that also appends the audit events (invariants 3 and 4: the blob is durable
@@ -16,7 +17,8 @@ both paths on the same inputs and compares every row they write.
 Anything else returns ``None`` before writing and the caller uses the full path, which
 also words every refusal, so the two paths never disagree on what they refuse: a store
 elsewhere or on PostgreSQL, another schema version, a read-only setting, an invalid name,
-parents, ``--no-copy``, a file whose cached digest the store already holds, or bytes that turn out to
+a parent given as a dataset name or sha256 prefix or naming nothing, a file whose cached
+digest the store already holds, or bytes that turn out to
 be registered already (the full path then finds their digest in the hash cache; only a
 file modified in the last two seconds, which the cache does not keep, is read twice). The
 one refusal made here is the one only the hashing reveals, other bytes under a taken
@@ -27,11 +29,13 @@ words it.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lineage.audit_hash import canonical_json, event_hash
+from lineage.edges import DERIVED_FROM, SNAPSHOT
 from lineage.env import default_user, from_environment
 from lineage.errors import ImmutableVersionError, LineageError, StoreUnavailableError
 from lineage.quick_reads import BUSY_TIMEOUT_S, sqlite_database
@@ -57,8 +61,12 @@ class _LocalBlobs:
 
 
 def quick_add(path: str, dataset: str, version: str | None, stage: str, note: str, transform: str,
-              progress: Progress) -> SnapshotInfo | None:
-    """Register ``path`` as ``dataset@version`` as ``SnapshotService.add`` would, or ``None`` for the full path."""
+              progress: Progress, *, parents: Sequence[str] = (), copy: bool = True) -> SnapshotInfo | None:
+    """Register ``path`` as ``dataset@version`` as ``SnapshotService.add`` would, or ``None`` for the full path.
+
+    ``parents`` must be exact ``dataset@version`` refs of registered snapshots (other forms,
+    or a ref that names nothing, go to the full path, which resolves or refuses them).
+    """
     from lineage.naming import STAGES, validate_name
     from lineage.quick_reads import _home
 
@@ -73,6 +81,9 @@ def quick_add(path: str, dataset: str, version: str | None, stage: str, note: st
             validate_name(version, what="version")
     except LineageError:
         return None  # the full path words the refusal
+    parent_ids = _parent_ids(database, list(dict.fromkeys(parents)))
+    if parent_ids is None:
+        return None
     from lineage import tabular
     from lineage.staging import Registration, existing_path, member_list
 
@@ -85,10 +96,11 @@ def quick_add(path: str, dataset: str, version: str | None, stage: str, note: st
     blobs = _LocalBlobs(_home())  # objects/ in the home, created on first use as the full path does
     if _known_bytes(database, blobs, source, members):
         return None  # the full path reuses what is registered without reading the bytes again
-    staged = Registration(blobs, source, data_format, members, True, progress)
+    staged = Registration(blobs, source, data_format, members, copy, progress)
     staged.run()  # a file that does not parse raises here, before anything is visible
     try:
-        return _write(database, staged, dataset=dataset, version=version, stage=stage, note=note, transform=transform)
+        return _write(database, staged, dataset=dataset, version=version, stage=stage, note=note, transform=transform,
+                      parents=parent_ids)
     finally:
         staged.discard()
 
@@ -114,6 +126,36 @@ def _known_bytes(database: Path, blobs: _LocalBlobs, source: Path, members: list
         return True  # let the full path look
 
 
+def _parent_ids(database: Path, refs: list[str]) -> list[tuple[str, int]] | None:
+    """(ref, snapshot row id) of each exact ``dataset@version`` parent, or ``None`` when one is another form or unknown.
+
+    Snapshots are never deleted (a purge keeps the row), so an id found here stays valid.
+    """
+    if not refs:
+        return []
+    from lineage.naming import parse_ref
+
+    found = []
+    try:
+        connection = sqlite3.connect(database, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        try:
+            for ref in refs:
+                parsed = parse_ref(ref)
+                if parsed.version is None or ref != f"{parsed.name}@{parsed.version}":
+                    return None
+                row = connection.execute(
+                    "SELECT s.id FROM snapshot s JOIN dataset d ON d.id = s.dataset_id WHERE d.name = ? AND s.version = ?",
+                    (parsed.name, parsed.version)).fetchone()
+                if row is None:
+                    return None
+                found.append((ref, int(row[0])))
+        finally:
+            connection.close()
+    except (sqlite3.Error, LineageError):
+        return None
+    return found
+
+
 def _at_schema_head(database: Path) -> bool:
     """Whether the store's schema is the one this code writes (anything unexpected: let the full path speak)."""
     try:
@@ -130,7 +172,7 @@ def _at_schema_head(database: Path) -> bool:
 
 
 def _write(database: Path, staged: Registration, *, dataset: str, version: str | None, stage: str, note: str,
-           transform: str) -> SnapshotInfo | None:
+           transform: str, parents: list[tuple[str, int]]) -> SnapshotInfo | None:
     """Publish the blobs, then insert the rows with their audit events in one write transaction.
 
     As in the full path, the blobs are published before the write lock is taken (a folder
@@ -149,7 +191,7 @@ def _write(database: Path, staged: Registration, *, dataset: str, version: str |
                 created = None
                 if _is_new(connection, staged, dataset, version):
                     created = _insert(connection, staged, dataset=dataset, version=version, stage=stage, note=note,
-                                      transform=transform, actor=actor)
+                                      transform=transform, actor=actor, parents=parents)
                 connection.execute("COMMIT" if created is not None else "ROLLBACK")
             except BaseException:
                 if connection.in_transaction:
@@ -201,8 +243,8 @@ def _write_connection(database: Path) -> sqlite3.Connection:
 
 
 def _insert(connection: sqlite3.Connection, staged: Registration, *, dataset: str, version: str | None, stage: str,
-            note: str, transform: str, actor: str) -> SnapshotInfo:
-    """The rows ``SnapshotService._insert`` writes for a snapshot without parents (new bytes: see ``_is_new``)."""
+            note: str, transform: str, actor: str, parents: list[tuple[str, int]]) -> SnapshotInfo:
+    """The rows ``SnapshotService._insert`` writes (new bytes: see ``_is_new``), in the same order."""
     from lineage.entities import SnapshotInfo
     from lineage.staging import schema_text
 
@@ -220,26 +262,33 @@ def _insert(connection: sqlite3.Connection, staged: Registration, *, dataset: st
     snapshot_id = int(connection.execute(
         "INSERT INTO snapshot (dataset_id, version, stage, hash_algorithm, sha256, size_bytes, format, rows, "
         "column_count, arrow_schema, fingerprint, source_uri, stored, note, created_at, created_by) "
-        "VALUES (?, ?, ?, 'sha256', ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
+        "VALUES (?, ?, ?, 'sha256', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (dataset_id, version, stage, staged.sha256, staged.size, staged.data_format, info.rows, info.columns,
-         schema_text(info), info.fingerprint, source_uri, note, _stored(created_at), actor),
+         schema_text(info), info.fingerprint, source_uri, int(staged.copy), note, _stored(created_at), actor),
     ).lastrowid or 0)
     files = sorted(({"path": e.path, "size_bytes": e.size, "sha256": e.sha256} for e in staged.entries),
                    key=lambda file: file["path"])
     connection.executemany("INSERT INTO snapshot_file (snapshot_id, path, size_bytes, sha256) VALUES (?, ?, ?, ?)",
                            [(snapshot_id, f["path"], f["size_bytes"], f["sha256"]) for f in files])
+    for _, parent_id in parents:
+        connection.execute(
+            "INSERT INTO edge (parent_kind, parent_id, child_kind, child_id, relation, transform_ref, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)", (SNAPSHOT, parent_id, SNAPSHOT, snapshot_id, DERIVED_FROM, transform,
+                                             _stored(_now())),
+        )
     result = SnapshotInfo(
         dataset=dataset, version=version, stage=stage, hash_algorithm="sha256", sha256=staged.sha256,
         size_bytes=staged.size, format=staged.data_format, rows=info.rows, columns=info.columns,
-        fingerprint=info.fingerprint, schema=info.schema, arrow_schema=info.arrow_schema, parents=[], transform="",
-        source_uri=source_uri, stored=True, note=note, created_at=created_at.replace(tzinfo=UTC), created_by=actor,
+        fingerprint=info.fingerprint, schema=info.schema, arrow_schema=info.arrow_schema,
+        parents=[ref for ref, _ in parents], transform=transform if parents else "", source_uri=source_uri,
+        stored=staged.copy, note=note, created_at=created_at.replace(tzinfo=UTC), created_by=actor,
         created=True, files=files,
     )
     _append_event(connection, actor=actor, action="snapshot.add", subject=result.ref, payload={
         "sha256": result.sha256, "hash_algorithm": "sha256", "size_bytes": result.size_bytes,
         "format": result.format, "rows": result.rows, "columns": result.columns,
-        "fingerprint": result.fingerprint, "stage": stage, "parents": [], "transform": transform,
-        "source_uri": source_uri, "stored": True,
+        "fingerprint": result.fingerprint, "stage": stage, "parents": result.parents, "transform": transform,
+        "source_uri": source_uri, "stored": result.stored,
     })
     return result
 

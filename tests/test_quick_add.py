@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -50,30 +51,50 @@ def _same(document: dict[str, object], *, folder_free: bool = False) -> dict[str
     return kept
 
 
-def _inputs(data: Path) -> list[tuple[Path, str, str | None, str, str]]:
-    """(path, dataset, version, stage, note): every kind of input, new and existing datasets, auto versions."""
-    folder = data / "parts"
+class Input(NamedTuple):
+    path: Path
+    dataset: str
+    version: str | None
+    stage: str = "raw"
+    note: str = ""
+    parents: tuple[str, ...] = ()
+    transform: str = ""
+    copy: bool = True
+
+
+def _inputs(data: Path) -> list[Input]:
+    """Every kind of input: new and existing datasets, auto versions, parents with and without a transform, --no-copy."""
+    folder, other = data / "parts", data / "parts2"
     (folder / "a").mkdir(parents=True)
+    other.mkdir()
     write_parquet(folder / "b.parquet", rows=30, seed=5)
     write_parquet(folder / "a" / "x.parquet", rows=20, seed=6)
+    write_parquet(other / "p.parquet", rows=25, seed=9)
     return [
-        (write_parquet(data / "one.parquet", rows=50, seed=1), "customers", None, "raw", ""),
-        (write_parquet(data / "two.parquet", rows=60, seed=2), "customers", None, "raw", "second today"),
-        (write_csv(data / "three.csv", rows=40, seed=3), "customers_csv", "v1", "processed", "note: é ✓ <b>"),
-        (folder, "parts", "2026_01", "features", ""),
-        (write_parquet(data / "four.parquet", rows=70, seed=4), "customers", "v9", "online", ""),
+        Input(write_parquet(data / "one.parquet", rows=50, seed=1), "customers", None),
+        Input(write_parquet(data / "two.parquet", rows=60, seed=2), "customers", None, note="second today"),
+        Input(write_csv(data / "three.csv", rows=40, seed=3), "customers_csv", "v1", "processed", "note: é ✓ <b>"),
+        Input(folder, "parts", "2026_01", "features"),
+        Input(write_parquet(data / "four.parquet", rows=70, seed=4), "customers", "v9", "online"),
+        Input(write_parquet(data / "five.parquet", rows=80, seed=7), "derived", "v1", "processed",
+              parents=("customers_csv@v1", "parts@2026_01", "customers_csv@v1"), transform="git:abc123 clean.py"),
+        Input(write_parquet(data / "six.parquet", rows=90, seed=8), "derived", "v2", "features", parents=("derived@v1",)),
+        Input(write_parquet(data / "seven.parquet", rows=15, seed=10), "outside", "v1", copy=False),
+        Input(other, "outside_dir", "v1", copy=False, transform="unused without parents"),
     ]
 
 
 def test_quick_path_writes_the_rows_and_answers_of_the_full_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     full = _home(tmp_path, "full", monkeypatch)
-    full_answers = [full.snapshots.add(path, dataset=name, version=version, stage=stage, note=note).to_json()
-                    for path, name, version, stage, note in _inputs(_data(tmp_path, "data_full"))]
+    full_answers = [full.snapshots.add(i.path, dataset=i.dataset, version=i.version, stage=i.stage, note=i.note,
+                                       parents=i.parents, transform=i.transform, copy=i.copy).to_json()
+                    for i in _inputs(_data(tmp_path, "data_full"))]
     quick = _home(tmp_path, "quick", monkeypatch)
     quick_answers = []
-    for path, name, version, stage, note in _inputs(_data(tmp_path, "data_quick")):
-        added = quick_add(str(path), name, version, stage, note, "", NO_PROGRESS)
-        assert added is not None, path
+    for i in _inputs(_data(tmp_path, "data_quick")):
+        added = quick_add(str(i.path), i.dataset, i.version, i.stage, i.note, i.transform, NO_PROGRESS,
+                          parents=i.parents, copy=i.copy)
+        assert added is not None, i
         quick_answers.append(added.to_json())
     for answer in quick_answers:  # what the quick path registered, the full path reads back the same
         assert _same(quick.snapshots.get(str(answer["ref"])).to_json()) == _same({**answer, "created": False})
@@ -90,11 +111,12 @@ def test_quick_path_writes_the_rows_and_answers_of_the_full_path(tmp_path: Path,
                 payload["source_uri"] = Path(payload["source_uri"]).name
             event["payload"] = payload
     assert quick_rows == full_rows
-    assert [e["action"] for e in quick_rows["audit_event"]].count("snapshot.add") == 5
+    assert [e["action"] for e in quick_rows["audit_event"]].count("snapshot.add") == 9
+    assert len(quick_rows["edge"]) == 3 and sum(not row["stored"] for row in quick_rows["snapshot"]) == 2
     check = quick.audit.verify_chain()
     assert check.ok and check.events == len(quick_rows["audit_event"]), check
     results = quick.snapshots.verify()  # every blob (the folder's manifest and members too) re-hashes
-    assert len(results) == 5 and all(result.ok for result in results), results
+    assert len(results) == 9 and all(result.ok for result in results), results
 
 
 def _data(tmp_path: Path, name: str) -> Path:
@@ -115,6 +137,10 @@ def test_quick_path_steps_aside_where_the_full_path_must_decide(sqlite_store: St
             assert quick_add(str(file), "d", "v1", "raw", "", "", NO_PROGRESS) is None, variable
     for dataset, version, stage in [("a/b", None, "raw"), ("d", "v@1", "raw"), (" d", None, "raw"), ("d", None, "nope")]:
         assert quick_add(str(file), dataset, version, stage, "", "", NO_PROGRESS) is None
+    store.snapshots.add(write_parquet(data_dir / "p.parquet", rows=3), dataset="parent", version="v1")
+    before = _rows(store)
+    for parent in ["parent", "parent@v2", " parent@v1", "no_such@v1", store.snapshots.get("parent@v1").sha256[:12]]:
+        assert quick_add(str(file), "d", "v1", "raw", "", "", NO_PROGRESS, parents=[parent]) is None, parent
     (data_dir / "empty").mkdir()
     for path in [data_dir / "missing.parquet", data_dir / "empty"]:  # no such file; a folder without Parquet files
         assert quick_add(str(path), "d", None, "raw", "", "", NO_PROGRESS) is None
@@ -182,12 +208,13 @@ def test_the_cli_registers_without_loading_the_orm(sqlite_store: Store, data_dir
 
 
 def test_quick_and_full_writers_in_parallel_keep_one_chain(sqlite_store: Store, data_dir: Path) -> None:
-    """Four processes, two on each path, registering at once: every row lands and the chain stays one line."""
+    """Four processes, two on each path (a parent named by its dataset takes the full path), at once: every row
+    lands and the chain stays one line."""
     files = [write_parquet(data_dir / f"p{i}.parquet", rows=10 + i, seed=i) for i in range(16)]
     script = (
         "import sys\nfrom lineage.cli import main\n"
         "for path in sys.argv[2:]:\n"
-        "    try:\n        main(['snapshot', 'add', path, '--dataset', 'par', *(['--parent', 'seed@v1'] if sys.argv[1] == 'full' else [])])\n"
+        "    try:\n        main(['snapshot', 'add', path, '--dataset', 'par', *(['--parent', 'seed'] if sys.argv[1] == 'full' else [])])\n"
         "    except SystemExit as exit:\n        assert exit.code == 0, exit.code\n"
     )
     sqlite_store.snapshots.add(write_parquet(data_dir / "seed.parquet", rows=5), dataset="seed", version="v1")
