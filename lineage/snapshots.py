@@ -90,7 +90,10 @@ class SnapshotService:
         data_format = tabular.detect_format(source) if source.is_file() else "parquet-dir"
         members = member_list(source) if data_format == "parquet-dir" else []
         with store.db.session() as session:
-            parent_rows = [self._resolve(session, ref) for ref in parent_refs]
+            resolved = [self._resolve(session, ref) for ref in parent_refs]
+        # One edge per parent snapshot, however often or however differently it was named
+        # (``raw``, ``raw@v1`` and a sha256 prefix can all be the same snapshot).
+        parent_rows = list({row.id: (row, ref) for row, ref in resolved}.values())  # first-named order
 
         cached = self._cached_digest(source, members)
         reused = None

@@ -112,6 +112,17 @@ def test_parents_and_transform_are_recorded_and_unknown_parent_is_refused(store:
     assert store.snapshots.find("x") is None
 
 
+def test_a_parent_named_several_ways_is_one_parent(store: Store, data_dir: Path) -> None:
+    raw = store.snapshots.add(write_csv(data_dir / "raw.csv"), dataset="raw", version="1")
+    other = store.snapshots.add(write_csv(data_dir / "other.csv", seed=3), dataset="other", version="1")
+    child = store.snapshots.add(write_parquet(data_dir / "c.parquet"), dataset="child", version="1",
+                                parents=["raw", other.ref, raw.sha256[:12], " raw@1", "raw@1"])
+    assert child.parents == ["raw@1", "other@1"]
+    assert store.snapshots.get("child@1").parents == ["raw@1", "other@1"]
+    payload = [e for e in store.audit.log() if e.action == "snapshot.add" and e.subject == "child@1"][0].payload
+    assert payload["parents"] == ["raw@1", "other@1"]
+
+
 def test_refs_resolve_by_version_latest_and_sha256_prefix(store: Store, data_dir: Path) -> None:
     first = store.snapshots.add(write_parquet(data_dir / "a.parquet", seed=1), dataset="d", version="1")
     second = store.snapshots.add(write_parquet(data_dir / "b.parquet", seed=2), dataset="d", version="2")
