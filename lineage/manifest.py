@@ -5,9 +5,8 @@ its first line so it can evolve without ambiguity:
 
     lineage-manifest-v1
     <relative POSIX path>\t<size in bytes>\t<sha256>
-    ...
 
-one line per member file, sorted by path (byte order of the UTF-8 path), each
+then the second line's form once per member file, sorted by path (byte order of the UTF-8 path), each
 line ending in ``\\n``. The manifest itself is stored as a blob too.
 """
 

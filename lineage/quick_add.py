@@ -18,12 +18,11 @@ Anything else returns ``None`` before writing and the caller uses the full path,
 also words every refusal, so the two paths never disagree on what they refuse: a store
 elsewhere or on PostgreSQL, another schema version, a read-only setting, an invalid name,
 a parent given as a dataset name or sha256 prefix or naming nothing, a file whose cached
-digest the store already holds, or bytes that turn out to
-be registered already (the full path then finds their digest in the hash cache; only a
-file modified in the last two seconds, which the cache does not keep, is read twice). The
-one refusal made here is the one only the hashing reveals, other bytes under a taken
-version, worded as the full path words it; a database error is worded as ``lineage.db``
-words it.
+digest the store already holds, or bytes that turn out to be registered already (the full
+path then finds their digest in the hash cache; only a file modified in the last two
+seconds, which the cache does not keep, is read twice). The one refusal made here is the
+one only the hashing reveals, other bytes under a taken version, worded as the full path
+words it; a database error is worded as ``lineage.db`` words it.
 """
 
 from __future__ import annotations
@@ -35,6 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lineage.audit_hash import canonical_json, event_hash
+from lineage.clock import utcnow
 from lineage.edges import DERIVED_FROM, SNAPSHOT
 from lineage.env import default_user, from_environment
 from lineage.errors import ImmutableVersionError, LineageError, StoreUnavailableError
@@ -68,12 +68,9 @@ def quick_add(path: str, dataset: str, version: str | None, stage: str, note: st
     or a ref that names nothing, go to the full path, which resolves or refuses them).
     """
     from lineage.naming import STAGES, validate_name
-    from lineage.quick_reads import _home
 
     database = sqlite_database()
     if database is None or stage not in STAGES or from_environment(_SETTINGS_THAT_NEED_THE_FULL_PATH):
-        return None
-    if not _at_schema_head(database):
         return None
     try:
         validate_name(dataset, what="dataset name")
@@ -81,10 +78,27 @@ def quick_add(path: str, dataset: str, version: str | None, stage: str, note: st
             validate_name(version, what="version")
     except LineageError:
         return None  # the full path words the refusal
-    parent_ids = _parent_ids(database, list(dict.fromkeys(parents)))
+    try:
+        connection = _connection(database)
+    except sqlite3.Error:
+        return None  # the full path words the refusal
+    try:
+        return _register(connection, path, dataset=dataset, version=version, stage=stage, note=note,
+                         transform=transform, progress=progress, parents=list(dict.fromkeys(parents)), copy=copy)
+    finally:
+        connection.close()
+
+
+def _register(connection: sqlite3.Connection, path: str, *, dataset: str, version: str | None, stage: str, note: str,
+              transform: str, progress: Progress, parents: list[str], copy: bool) -> SnapshotInfo | None:
+    """The checks that need the store, the staging, then the write; ``None`` as soon as the full path must decide."""
+    if not _at_schema_head(connection):
+        return None
+    parent_ids = _parent_ids(connection, parents)
     if parent_ids is None:
         return None
     from lineage import tabular
+    from lineage.quick_reads import store_home
     from lineage.staging import Registration, existing_path, member_list
 
     try:
@@ -93,19 +107,20 @@ def quick_add(path: str, dataset: str, version: str | None, stage: str, note: st
         members = member_list(source) if data_format == "parquet-dir" else []
     except (LineageError, OSError):
         return None  # the full path words the refusal
-    blobs = _LocalBlobs(_home())  # objects/ in the home, created on first use as the full path does
-    if _known_bytes(database, blobs, source, members):
+    blobs = _LocalBlobs(store_home())  # objects/ in the home, created on first use as the full path does
+    if _known_bytes(connection, blobs, source, members):
         return None  # the full path reuses what is registered without reading the bytes again
     staged = Registration(blobs, source, data_format, members, copy, progress)
     staged.run()  # a file that does not parse raises here, before anything is visible
     try:
-        return _write(database, staged, dataset=dataset, version=version, stage=stage, note=note, transform=transform,
-                      parents=parent_ids)
+        return _write(connection, staged, dataset=dataset, version=version, stage=stage, note=note,
+                      transform=transform, parents=parent_ids)
     finally:
         staged.discard()
 
 
-def _known_bytes(database: Path, blobs: _LocalBlobs, source: Path, members: list[tuple[str, Path]]) -> bool:
+def _known_bytes(connection: sqlite3.Connection, blobs: _LocalBlobs, source: Path,
+                 members: list[tuple[str, Path]]) -> bool:
     """Whether the hash cache knows these bytes and the store may already hold them.
 
     A file hashed before but never registered (its registration was refused, say) is
@@ -117,62 +132,46 @@ def _known_bytes(database: Path, blobs: _LocalBlobs, source: Path, members: list
     if digest is None:
         return False
     try:
-        connection = sqlite3.connect(database, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-        try:
-            return connection.execute("SELECT 1 FROM snapshot WHERE sha256 = ?", (digest,)).fetchone() is not None
-        finally:
-            connection.close()
+        return connection.execute("SELECT 1 FROM snapshot WHERE sha256 = ?", (digest,)).fetchone() is not None
     except sqlite3.Error:
         return True  # let the full path look
 
 
-def _parent_ids(database: Path, refs: list[str]) -> list[tuple[str, int]] | None:
+def _parent_ids(connection: sqlite3.Connection, refs: list[str]) -> list[tuple[str, int]] | None:
     """(ref, snapshot row id) of each exact ``dataset@version`` parent, or ``None`` when one is another form or unknown.
 
     Snapshots are never deleted (a purge keeps the row), so an id found here stays valid.
     """
-    if not refs:
-        return []
     from lineage.naming import parse_ref
 
     found = []
     try:
-        connection = sqlite3.connect(database, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-        try:
-            for ref in refs:
-                parsed = parse_ref(ref)
-                if parsed.version is None or ref != f"{parsed.name}@{parsed.version}":
-                    return None
-                row = connection.execute(
-                    "SELECT s.id FROM snapshot s JOIN dataset d ON d.id = s.dataset_id WHERE d.name = ? AND s.version = ?",
-                    (parsed.name, parsed.version)).fetchone()
-                if row is None:
-                    return None
-                found.append((ref, int(row[0])))
-        finally:
-            connection.close()
+        for ref in refs:
+            parsed = parse_ref(ref)
+            if parsed.version is None or ref != f"{parsed.name}@{parsed.version}":
+                return None
+            row = connection.execute(
+                "SELECT s.id FROM snapshot s JOIN dataset d ON d.id = s.dataset_id WHERE d.name = ? AND s.version = ?",
+                (parsed.name, parsed.version)).fetchone()
+            if row is None:
+                return None
+            found.append((ref, int(row[0])))
     except (sqlite3.Error, LineageError):
         return None
     return found
 
 
-def _at_schema_head(database: Path) -> bool:
+def _at_schema_head(connection: sqlite3.Connection) -> bool:
     """Whether the store's schema is the one this code writes (anything unexpected: let the full path speak)."""
-    try:
-        connection = sqlite3.connect(database, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-    except sqlite3.Error:
-        return False
     try:
         row = connection.execute("SELECT version_num FROM alembic_version").fetchone()
     except sqlite3.Error:
         return False
-    finally:
-        connection.close()
     return row is not None and row[0] == SCHEMA_HEAD
 
 
-def _write(database: Path, staged: Registration, *, dataset: str, version: str | None, stage: str, note: str,
-           transform: str, parents: list[tuple[str, int]]) -> SnapshotInfo | None:
+def _write(connection: sqlite3.Connection, staged: Registration, *, dataset: str, version: str | None, stage: str,
+           note: str, transform: str, parents: list[tuple[str, int]]) -> SnapshotInfo | None:
     """Publish the blobs, then insert the rows with their audit events in one write transaction.
 
     As in the full path, the blobs are published before the write lock is taken (a folder
@@ -181,24 +180,20 @@ def _write(database: Path, staged: Registration, *, dataset: str, version: str |
     """
     actor = (from_environment(("user",)).get("user") or "").strip() or default_user()
     try:
-        connection = _write_connection(database)
+        if not _is_new(connection, staged, dataset, version):
+            return None
+        staged.publish()  # blob before row (invariant 3); a crash after this leaves an unreferenced blob for gc
+        connection.execute("BEGIN IMMEDIATE")  # the lock every writer takes first: the chain stays linear
         try:
-            if not _is_new(connection, staged, dataset, version):
-                return None
-            staged.publish()  # blob before row (invariant 3); a crash after this leaves an unreferenced blob for gc
-            connection.execute("BEGIN IMMEDIATE")  # the lock every writer takes first: the chain stays linear
-            try:
-                created = None
-                if _is_new(connection, staged, dataset, version):
-                    created = _insert(connection, staged, dataset=dataset, version=version, stage=stage, note=note,
-                                      transform=transform, actor=actor, parents=parents)
-                connection.execute("COMMIT" if created is not None else "ROLLBACK")
-            except BaseException:
-                if connection.in_transaction:
-                    connection.execute("ROLLBACK")
-                raise
-        finally:
-            connection.close()
+            created = None
+            if _is_new(connection, staged, dataset, version):
+                created = _insert(connection, staged, dataset=dataset, version=version, stage=stage, note=note,
+                                  transform=transform, actor=actor, parents=parents)
+            connection.execute("COMMIT" if created is not None else "ROLLBACK")
+        except BaseException:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            raise
     except sqlite3.Error as exc:  # worded as lineage.db words the full path's driver errors
         from lineage.quick_reads import database_url
 
@@ -232,13 +227,18 @@ def _is_new(connection: sqlite3.Connection, staged: Registration, dataset: str, 
     return False
 
 
-def _write_connection(database: Path) -> sqlite3.Connection:
-    """A connection with the settings ``lineage.db`` gives SQLite (WAL, full sync, foreign keys)."""
+def _connection(database: Path) -> sqlite3.Connection:
+    """One connection for the whole command, with the settings ``lineage.db`` gives SQLite
+    (WAL, full sync, foreign keys); autocommit until the write takes its lock."""
     connection = sqlite3.connect(database, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-    connection.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-    connection.execute("PRAGMA journal_mode = WAL")
-    connection.execute("PRAGMA synchronous = FULL")
-    connection.execute("PRAGMA foreign_keys = ON")
+    try:
+        connection.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        connection.execute("PRAGMA journal_mode = WAL")
+        connection.execute("PRAGMA synchronous = FULL")
+        connection.execute("PRAGMA foreign_keys = ON")
+    except sqlite3.Error:
+        connection.close()
+        raise
     return connection
 
 
@@ -252,12 +252,12 @@ def _insert(connection: sqlite3.Connection, staged: Registration, *, dataset: st
     dataset_id = None if row is None else int(row[0])
     if dataset_id is None:
         dataset_id = int(connection.execute(
-            "INSERT INTO dataset (name, created_at, created_by) VALUES (?, ?, ?)", (dataset, _stored(_now()), actor),
+            "INSERT INTO dataset (name, created_at, created_by) VALUES (?, ?, ?)", (dataset, _stored(utcnow()), actor),
         ).lastrowid or 0)
         _append_event(connection, actor=actor, action="dataset.create", subject=dataset, payload={"name": dataset})
     version = version or _next_auto_version(connection, dataset_id)
     info = staged.info
-    created_at = _now()
+    created_at = utcnow()
     source_uri = str(staged.source)
     snapshot_id = int(connection.execute(
         "INSERT INTO snapshot (dataset_id, version, stage, hash_algorithm, sha256, size_bytes, format, rows, "
@@ -266,15 +266,14 @@ def _insert(connection: sqlite3.Connection, staged: Registration, *, dataset: st
         (dataset_id, version, stage, staged.sha256, staged.size, staged.data_format, info.rows, info.columns,
          schema_text(info), info.fingerprint, source_uri, int(staged.copy), note, _stored(created_at), actor),
     ).lastrowid or 0)
-    files = sorted(({"path": e.path, "size_bytes": e.size, "sha256": e.sha256} for e in staged.entries),
-                   key=lambda file: file["path"])
+    files = [{"path": e.path, "size_bytes": e.size, "sha256": e.sha256} for e in staged.entries]  # manifest order
     connection.executemany("INSERT INTO snapshot_file (snapshot_id, path, size_bytes, sha256) VALUES (?, ?, ?, ?)",
                            [(snapshot_id, f["path"], f["size_bytes"], f["sha256"]) for f in files])
     for _, parent_id in parents:
         connection.execute(
             "INSERT INTO edge (parent_kind, parent_id, child_kind, child_id, relation, transform_ref, created_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)", (SNAPSHOT, parent_id, SNAPSHOT, snapshot_id, DERIVED_FROM, transform,
-                                             _stored(_now())),
+                                             _stored(utcnow())),
         )
     result = SnapshotInfo(
         dataset=dataset, version=version, stage=stage, hash_algorithm="sha256", sha256=staged.sha256,
@@ -299,7 +298,7 @@ def _append_event(connection: sqlite3.Connection, *, actor: str, action: str, su
     if head is None:
         raise RuntimeError("audit_head row is missing: the store was not initialised by `lineage init`")
     seq, prev_hash = int(head[0]) + 1, str(head[1])
-    at = _now()
+    at = utcnow()
     payload_text = canonical_json(payload)
     digest = event_hash(prev_hash=prev_hash, seq=seq, at=at, actor=actor, action=action, subject=subject,
                         payload=payload_text)
@@ -314,15 +313,10 @@ def _next_auto_version(connection: sqlite3.Connection, dataset_id: int) -> str:
     """``YYYY_MM_DD`` of today (UTC), then ``.1``, ``.2``… (``lineage.snapshots._next_auto_version``)."""
     from lineage.naming import next_auto_version
 
-    base = _now().strftime("%Y_%m_%d")
+    base = utcnow().strftime("%Y_%m_%d")
     taken = {row[0] for row in connection.execute(
         "SELECT version FROM snapshot WHERE dataset_id = ? AND substr(version, 1, ?) = ?", (dataset_id, len(base), base))}
     return next_auto_version(base, taken)
-
-
-def _now() -> datetime:
-    """``lineage.tables.utcnow``: naive UTC with microseconds (invariant 6)."""
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _stored(moment: datetime) -> str:

@@ -49,14 +49,14 @@ class KnownSnapshot(NamedTuple):
     created: bool = False
 
 
-def _home() -> Path:
+def store_home() -> Path:
     """The home as ``Settings`` reads it: unset is ``.lineage``, set but empty is the current directory."""
     return absolute_home(from_environment(("home",)).get("home", DEFAULT_HOME))
 
 
 def database_url() -> str:
     """``LINEAGE_DB_URL`` as ``Settings.resolved_db_url`` gives it."""
-    return from_environment(("db_url",)).get("db_url") or default_db_url(_home())
+    return from_environment(("db_url",)).get("db_url") or default_db_url(store_home())
 
 
 def sqlite_database() -> Path | None:
@@ -146,7 +146,7 @@ def already_registered(path: str, dataset: str, version: str | None, stage: str)
         detect_format(source)  # what the full path refuses, it refuses itself
     except (LineageError, OSError):
         return None
-    sha256 = HashCache(_home() / "cache" / "hashes.db").get(source)
+    sha256 = HashCache(store_home() / "cache" / "hashes.db").get(source)
     if sha256 is None:
         return None
     query = ("SELECT d.name || '@' || s.version, s.sha256, s.rows, s.column_count, s.size_bytes "

@@ -9,15 +9,12 @@ Every change to these classes needs an Alembic migration in ``lineage/migrations
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import BigInteger, Column, DateTime, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-
-def utcnow() -> datetime:  # columns use plain DateTime: naive UTC by design
-    """The one clock of the store: naive UTC with microseconds (invariant 6)."""
-    return datetime.now(UTC).replace(tzinfo=None)
+from lineage.clock import utcnow  # noqa: F401 - re-exported: services import the clock from here
 
 
 class Dataset(SQLModel, table=True):

@@ -250,7 +250,7 @@ def test_a_locked_database_is_one_clear_error_as_on_the_full_path(sqlite_store: 
 
 def test_the_store_is_found_where_the_settings_find_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from lineage.config import Settings
-    from lineage.quick_reads import _home, database_url, sqlite_database
+    from lineage.quick_reads import database_url, sqlite_database, store_home
 
     monkeypatch.chdir(tmp_path)
     for value in (None, "", "elsewhere", "~/x"):
@@ -258,7 +258,7 @@ def test_the_store_is_found_where_the_settings_find_it(tmp_path: Path, monkeypat
             monkeypatch.delenv("LINEAGE_HOME", raising=False)
         else:
             monkeypatch.setenv("LINEAGE_HOME", value)
-        assert _home() == Settings().home and database_url() == Settings().resolved_db_url, value
+        assert store_home() == Settings().home and database_url() == Settings().resolved_db_url, value
     (tmp_path / "my db.db").touch()
     (tmp_path / "my%20db.db").touch()
     monkeypatch.setenv("LINEAGE_DB_URL", f"sqlite:///{tmp_path}/my%20db.db")  # SQLAlchemy opens "my db.db"
