@@ -34,7 +34,7 @@ def _json_option(text: str | None, option: str) -> dict | None:
 @click.option("--snapshot", "snapshots", multiple=True, metavar="REF[:ROLE]",
               help="An input snapshot with its role: train, validation, test or features (repeatable).")
 @click.option("--feature-set", "feature_set", default=None, metavar="NAME@V", help="The feature-set version it consumes.")
-@click.option("--seed", type=int, default=None, help="The random seed of the training run.")
+@click.option("--seed", type=int, default=None, help="The random seed of the training run (0 to 4294967295).")
 @click.option("--params", default=None, help="Training parameters as a JSON object.")
 @click.option("--metrics", default=None, help="Evaluation metrics as a JSON object.")
 @click.option("--entrypoint", default="", help="The command that trained it (for reproduce --rerun).")
@@ -47,7 +47,9 @@ def model_register(ref: str, artifact: str, snapshots: tuple[str, ...], feature_
     from pathlib import Path
 
     from lineage.gitinfo import git_state
+    from lineage.user_paths import given_path
 
+    given_path(artifact, what="--artifact", fix="give the trained model's file or folder")
     params_doc, metrics_doc = _json_option(params, "--params"), _json_option(metrics, "--metrics")
     state = git_state(Path.cwd())
     code = {"git_commit": state.commit, "git_dirty": state.dirty, "entrypoint": entrypoint,
@@ -108,7 +110,7 @@ def model_show(ref: str, as_json: bool) -> None:
 
 @model.command("promote")
 @click.argument("ref", metavar="MODEL@V")
-@click.option("--alias", required=True, help="e.g. production or staging")
+@click.option("--alias", required=True, help="e.g. production or staging (never a version number such as 1.2.0)")
 @click.option("--reason", required=True, help="Why this version (kept in the audit log).")
 @handles_errors
 def model_promote(ref: str, alias: str, reason: str) -> None:

@@ -40,7 +40,7 @@ def diff(a_ref: str, b_ref: str, as_json: bool) -> None:
 @click.argument("ref")
 @click.option("--rerun", is_flag=True, help="Run the recorded training command again in a clean folder and compare.")
 @click.option("--workdir", default=None, metavar="DIR", help="Keep the re-run's code and output in DIR (new or empty).")
-@click.option("--timeout", default=600.0, show_default=True, metavar="SECONDS", help="Stop a re-run after this long.")
+@click.option("--timeout", default=600.0, show_default=True, metavar="SECONDS", help="Stop a re-run after this long (a positive number).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (stable keys).")
 @handles_errors
 def reproduce(ref: str, rerun: bool, workdir: str | None, timeout: float, as_json: bool) -> None:
@@ -53,7 +53,12 @@ def reproduce(ref: str, rerun: bool, workdir: str | None, timeout: float, as_jso
     Exit 0, or 1 when it is not reproducible.
     """
     from lineage.models.reproduce import reproduce as run_reproduce
+    from lineage.models.rerun import check_timeout
+    from lineage.user_paths import given_path
 
+    check_timeout(timeout, what="--timeout")
+    if workdir is not None:
+        given_path(workdir, what="--workdir", fix="give a new or empty folder, or leave --workdir out")
     report = run_reproduce(_open_store(), ref, rerun=rerun, workdir=workdir, timeout=timeout)
     if as_json:
         _print_json(report.to_json())

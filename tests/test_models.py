@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -187,3 +188,122 @@ def test_aliased_model_whose_training_source_changed_on_disk_is_stale(mstore: St
     warnings = mstore.models.staleness()
     assert len(warnings) == 1 and warnings[0]["kind"] == "training_source_changed"
     assert "train_copy@v1" in warnings[0]["detail"] and "other bytes" in warnings[0]["detail"]
+
+
+def blob_of(content: bytes) -> str:
+    return __import__("hashlib").sha256(content).hexdigest()
+
+
+def test_one_snapshot_named_several_ways_under_one_role_is_one_input(mstore: Store, tmp_path: Path) -> None:
+    clean = mstore.snapshots.get("customers_clean@v1.0")
+    info = mstore.models.register(
+        "churn@1.0.0", artifact=artifact(tmp_path, b"m"),
+        inputs=["customers_clean@v1.0", "customers_clean", f"{clean.sha256[:12]}:train", "customers_clean@v1.0:features"],
+    )
+    assert [(i.ref, i.role) for i in info.inputs] == [("customers_clean@v1.0", "train"), ("customers_clean@v1.0", "features")]
+    assert mstore.audit.log(action="model.register")[0].payload["inputs"] == [i.to_json() for i in info.inputs]
+
+
+@pytest.mark.parametrize("seed", [2**63, 2**32, -1, True], ids=["over-bigint", "over-numpy", "negative", "bool"])
+def test_a_seed_a_tracked_run_cannot_set_writes_nothing(mstore: Store, tmp_path: Path, seed: int) -> None:
+    events = len(mstore.audit.log())
+    with pytest.raises(InvalidInputError, match="from 0 to 4294967295"):
+        mstore.models.register("churn@1.0.0", artifact=artifact(tmp_path, b"unseeded"), seed=seed)
+    with pytest.raises(InvalidInputError, match="from 0 to 4294967295"), \
+            mstore.runs.track(model="churn", version="1.0.0", seed=seed) as run:
+        run.set_artifact(artifact(tmp_path, b"unseeded"))
+    assert not mstore.objects.exists(blob_of(b"unseeded"))
+    assert mstore.models.list() == [] and len(mstore.audit.log()) == events  # no row, no run.failed either
+
+
+def test_an_empty_path_is_refused_not_read_as_the_current_directory(mstore: Store, tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    artifact(tmp_path, b"would be stored")
+    events = len(mstore.audit.log())
+    for empty in ("", "   "):
+        with pytest.raises(InvalidInputError, match="artifact is empty"):
+            mstore.models.register("churn@1.0.0", artifact=empty)
+    with mstore.runs.track(model="churn", version="1.0.0", seed=1) as run:
+        with pytest.raises(InvalidInputError, match="input is empty"):
+            run.input("", dataset="here")
+        with pytest.raises(InvalidInputError, match="artifact is empty"):
+            run.set_artifact(" ")
+        run.set_artifact(artifact(tmp_path, b"tracked"))
+    assert [i.ref for i in mstore.models.list()] == ["churn@1.0.0"] and mstore.snapshots.find("here") is None
+    assert not mstore.objects.exists(blob_of(b"would be stored"))
+    assert len(mstore.audit.log()) == events + 1  # the tracked run's model.register only
+
+
+CODE = {"git_commit": "abc", "git_dirty": False, "entrypoint": "python train.py", "workdir": "/x"}
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"seed": 7}, "seed 2010 (given 7)"),
+        ({"seed": None}, "seed 2010 (given none)"),
+        ({"params": {"C": 0.5}}, 'params {"C":1.0} (given {"C":0.5})'),
+        ({"metrics": {"auc": 0.8, "f1": 0.5}}, 'metrics {"auc":0.8} (given {"auc":0.8,"f1":0.5})'),
+        ({"inputs": ["customers_clean@v1.0:train"]},
+         f"inputs customers_clean@v1.0:train, {FEATURES_21}:features (given customers_clean@v1.0:train)"),
+        ({"inputs": ["customers_clean@v1.0:validation", f"{FEATURES_21}:features"]}, "(given customers_clean@v1.0:validation"),
+        ({"feature_set": "customer_features@2.0.0"}, "feature set customer_features@2.1.0 (given customer_features@2.0.0)"),
+        ({"feature_set": None}, "feature set customer_features@2.1.0 (given none)"),
+        ({"code": {**CODE, "git_commit": "def"}}, "git commit abc (given def)"),
+        ({"code": {**CODE, "git_dirty": True}}, "git dirty flag false (given true)"),
+        ({"code": {**CODE, "entrypoint": "python other.py"}}, "entrypoint 'python train.py' (given 'python other.py')"),
+    ],
+    ids=["seed", "no-seed", "params", "metrics", "fewer-inputs", "other-role", "feature-set", "no-feature-set",
+         "commit", "dirty", "entrypoint"],
+)
+def test_reregistering_a_version_with_other_metadata_is_refused_and_writes_nothing(
+        mstore: Store, tmp_path: Path, change: dict, message: str) -> None:
+    register(mstore, tmp_path, "1.2.0")
+    events = len(mstore.audit.log())
+    arguments: dict = {"artifact": tmp_path / "m1.2.0.bin", "inputs": ["customers_clean@v1.0:train", f"{FEATURES_21}:features"],
+                       "feature_set": "customer_features@2.1.0", "seed": 2010, "params": {"C": 1.0},
+                       "metrics": {"auc": 0.8}, "code": CODE, **change}
+    with pytest.raises(ImmutableVersionError) as refused:
+        mstore.models.register("churn@1.2.0", **arguments)
+    assert str(refused.value).startswith("churn@1.2.0 is already registered with ") and message in str(refused.value)
+    assert str(refused.value).endswith(": nothing changed; register a new version")
+    assert len(mstore.audit.log()) == events and mstore.models.get("churn@1.2.0").seed == 2010
+
+
+def test_identical_reregistration_ignores_environment_run_id_note_and_workdir(mstore: Store, tmp_path: Path) -> None:
+    first = register(mstore, tmp_path, "1.2.0")
+    events = len(mstore.audit.log())
+    again = mstore.models.register(
+        "churn@1.2.0", artifact=tmp_path / "m1.2.0.bin", inputs={f"{FEATURES_21}": "features", "customers_clean": "train"},
+        feature_set="customer_features@2.1.0", seed=2010, params={"C": 1.0}, metrics={"auc": 0.8},
+        code={**CODE, "workdir": "/elsewhere"}, environment={"python": "other"}, run_id="another", note="again",
+    )
+    assert again.created is False and again.to_json() == {**first.to_json(), "created": False}  # type: ignore[attr-defined]
+    assert len(mstore.audit.log()) == events
+
+
+def test_a_tracked_run_repeated_identically_returns_the_existing_version(mstore: Store, tmp_path: Path) -> None:
+    def train(seed: int) -> object:
+        with mstore.runs.track(model="churn", version="2.0.0", seed=seed) as run:
+            run.input("customers_clean@v1.0", role="train")
+            run.log_params(C=0.5)
+            run.set_artifact(artifact(tmp_path, b"deterministic", "trained.bin"))
+        return run.model_version
+
+    first = train(2010)
+    assert train(2010).created is False and first.created is True  # type: ignore[attr-defined]
+    with pytest.raises(ImmutableVersionError, match="with seed 2010 \\(given 2011\\)"):
+        train(2011)
+    assert len(mstore.audit.log(action="model.register")) == 1
+
+
+@pytest.mark.parametrize("alias", ["1.2.0", "1.1.0", "2.0.0-rc.1+build.5"])
+def test_an_alias_named_like_a_version_is_refused(mstore: Store, tmp_path: Path, alias: str) -> None:
+    register(mstore, tmp_path, "1.1.0", fs="2.0.0", features=FEATURES_20)
+    register(mstore, tmp_path, "1.2.0")
+    events = len(mstore.audit.log())
+    with pytest.raises(InvalidInputError, match=re.escape(f"alias '{alias}' looks like a version")):
+        mstore.models.promote("churn@1.1.0", alias=alias, reason="x")
+    assert mstore.models.aliases("churn")["history"] == [] and len(mstore.audit.log()) == events
+    assert mstore.models.get("churn@1.2.0").version == "1.2.0"

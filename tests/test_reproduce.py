@@ -17,6 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from lineage.cli import main
+from lineage.errors import InvalidInputError
 from lineage.models.reproduce import Check, decide, last_reproduce, reproduce
 from lineage.store import Store
 from tests import _trained_store
@@ -119,6 +120,15 @@ def test_unknown_ref_exits_2_with_one_line(mstore: Store) -> None:
     assert result.exit_code == 2
     assert result.output.strip() == "error: churn has no version or alias '7.0.0' (versions: 1.2.0)"
     assert mstore.audit.log(action="model.reproduce") == []
+
+
+@pytest.mark.parametrize("timeout", [0, -1, float("inf"), float("nan")])
+def test_a_timeout_that_is_not_a_positive_finite_number_is_refused_before_any_check(mstore: Store, tmp_path: Path,
+                                                                                     timeout: float) -> None:
+    workdir = tmp_path / "kept"
+    with pytest.raises(InvalidInputError, match="is not a positive number of seconds"):
+        reproduce(mstore, "churn@1.2.0", rerun=True, workdir=workdir, timeout=timeout)
+    assert mstore.audit.log(action="model.reproduce") == [] and not workdir.exists()
 
 
 def test_changed_feature_code_is_features(mstore: Store, tmp_path: Path) -> None:

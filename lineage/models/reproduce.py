@@ -31,8 +31,9 @@ from typing import TYPE_CHECKING, Any
 from lineage import environment
 from lineage.audit import append_event, format_time
 from lineage.errors import InvalidInputError, LineageError
-from lineage.models.rerun import DEFAULT_TIMEOUT, UNVERIFIED, commit_exists, skipped
+from lineage.models.rerun import DEFAULT_TIMEOUT, UNVERIFIED, check_timeout, commit_exists, skipped
 from lineage.models.rerun import rerun as run_again
+from lineage.user_paths import given_path
 
 if TYPE_CHECKING:
     from lineage.entities import ModelVersionInfo
@@ -115,8 +116,13 @@ def reproduce(store: Store, ref: str, *, rerun: bool = False, workdir: str | Pat
     """Verify what ``ref`` was built from and, with ``rerun``, build it again and compare.
 
     ``workdir`` (kept afterwards) holds the code and the output of the re-run; by default
-    a temporary folder is used and removed. Raises NotFoundError for an unknown ref.
+    a temporary folder is used and removed. Raises NotFoundError for an unknown ref and
+    InvalidInputError for a timeout that is not a positive, finite number of seconds or an
+    empty work dir, before anything is checked or recorded.
     """
+    check_timeout(timeout)
+    if workdir is not None:
+        given_path(workdir, what="work dir", fix="give a new or empty folder, or none for a temporary one")
     info = store.models.get(ref)
     folder = _empty_folder(workdir) if rerun and workdir is not None else None
     code_ok, why = commit_exists(str(info.code.get("workdir") or ""), str(info.code.get("git_commit") or ""))

@@ -35,6 +35,21 @@ UNVERIFIED = "unverified (recorded from a dirty tree)"
 PYTHON_NAMES = ("python", "python3", f"python{sys.version_info.major}.{sys.version_info.minor}")
 
 
+def check_timeout(timeout: float, *, what: str = "timeout") -> float:
+    """``timeout`` if it is a positive, finite number of seconds, else InvalidInputError.
+
+    Zero or less would stop every re-run before it starts and infinity or NaN never
+    (or undefined), and either way the "not-reproducible" verdict would be a fake finding.
+    """
+    from lineage.errors import InvalidInputError
+
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not math.isfinite(timeout) or timeout <= 0:
+        shown = f"{timeout:g}" if isinstance(timeout, int | float) else repr(timeout)
+        raise InvalidInputError(f"{what} {shown} is not a positive number of seconds: give one such as "
+                                f"{DEFAULT_TIMEOUT:g}")
+    return float(timeout)
+
+
 class CannotRerun(Exception):
     """The recorded command cannot be run here; the message says why."""
 

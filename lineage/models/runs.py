@@ -46,6 +46,10 @@ if TYPE_CHECKING:
 
 REPRODUCE_OUT = "LINEAGE_REPRODUCE_OUT"
 REPRODUCE_SEED = "LINEAGE_REPRODUCE_SEED"
+MAX_SEED = 2**32 - 1
+"""The largest seed a run can record: numpy's legacy ``np.random.seed`` takes 0..2**32-1 and
+``random.seed`` any int, so only this range is set exactly in both generators (and it fits
+the BIGINT column with room to spare)."""
 
 
 class Run:
@@ -68,8 +72,10 @@ class Run:
     def input(self, ref_or_path: str | Path, *, role: str | None = None, dataset: str | None = None,
               version: str | None = None, stage: str = "raw") -> Path:
         """Use a registered snapshot (or register a path first); returns a path to its exact bytes."""
+        from lineage.user_paths import given_path
+
         store = self._store
-        text = str(ref_or_path)
+        text = str(given_path(ref_or_path, what="input", fix="give a snapshot ref or the path of a file to register"))
         if role is not None and role not in ROLES:
             raise InvalidInputError(f"unknown role '{role}': use one of {', '.join(ROLES)}")
         if Path(text).exists():
@@ -97,7 +103,9 @@ class Run:
         self.metrics.update(metrics)
 
     def set_artifact(self, path: str | Path) -> None:
-        self.artifact = Path(path)
+        from lineage.user_paths import given_path
+
+        self.artifact = given_path(path, what="artifact", fix="give the trained model's file or folder")
 
     def output_dir(self) -> Path:
         """A scratch folder for the artifact (removed after the run)."""
@@ -123,8 +131,7 @@ class RunService:
         if not reproduce_out:
             store.require_writable()
         _split_model_ref(f"{model}@{version}")  # bad names fail before any work
-        if not isinstance(seed, int):
-            raise InvalidInputError(f"seed {seed!r} is not an integer: give a whole number such as 2010")
+        check_seed(seed)  # before any event: a seed the run cannot set records nothing, not even run.failed
         if reproduce_out and os.environ.get(REPRODUCE_SEED):
             seed = _reproduce_seed(os.environ[REPRODUCE_SEED])
         _set_seeds(seed)
@@ -166,6 +173,17 @@ class RunService:
                                   "error": f"{type(exc).__name__}: {exc}"[:2000]})
 
 
+def check_seed(seed: object) -> int:
+    """``seed`` if a run can set it exactly (0..MAX_SEED, see there), else InvalidInputError."""
+    accepted = f"give a whole number from 0 to {MAX_SEED} (2**32-1: numpy's legacy generator takes no other seed, " \
+               "so a tracked run could not set it as recorded), e.g. 2010"
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise InvalidInputError(f"seed {seed!r} is not a whole number: {accepted}")
+    if not 0 <= seed <= MAX_SEED:
+        raise InvalidInputError(f"seed {seed} is out of range: {accepted}")
+    return seed
+
+
 def _set_seeds(seed: int) -> None:
     """Seed every generator we can reach; PYTHONHASHSEED only works at start-up, so it is recorded."""
     random.seed(seed)
@@ -173,7 +191,7 @@ def _set_seeds(seed: int) -> None:
         import numpy as np
     except ImportError:  # pragma: no cover - numpy is a dependency
         return
-    np.random.seed(seed % 2**32)
+    np.random.seed(seed % 2**32)  # a no-op for checked seeds; a reproduction of an older, larger one sets it as its run did
 
 
 def _reproduce_seed(text: str) -> int:

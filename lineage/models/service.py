@@ -22,6 +22,7 @@ from lineage.entities import ROLES, AliasMove, ModelInput, ModelSummary, ModelVe
 from lineage.errors import ImmutableVersionError, InvalidInputError, NotFoundError
 from lineage.features.semver import SemVer
 from lineage.models.aliases import current_holders, holders_of, holding
+from lineage.models.reregister import RegisteredFields, refuse_changes
 from lineage.naming import validate_name
 from lineage.progress import NO_PROGRESS, Progress
 from lineage.tables import (
@@ -76,21 +77,28 @@ class ModelService:
         note: str = "",
         progress: Progress = NO_PROGRESS,
     ) -> ModelVersionInfo:
-        """Register ``model@semver``; inputs are ``REF[:ROLE]`` strings or a {ref: role} mapping."""
+        """Register ``model@semver``; inputs are ``REF[:ROLE]`` strings or a {ref: role} mapping.
+
+        A taken version is returned as it is when this registration records the same
+        artifact and metadata, and refused naming the first difference otherwise (see
+        reregister.py). Everything is validated before the first byte is written.
+        """
         from lineage import environment as env
         from lineage.artifacts import store_artifact
+        from lineage.models.runs import check_seed
+        from lineage.user_paths import given_path
 
         store = self._store
         store.require_writable()
         name, version = _split_model_ref(ref)
         pairs = list(inputs.items()) if isinstance(inputs, Mapping) else [parse_input(i) for i in inputs]
         params_json, metrics_json = _json_object(params, "params"), _json_object(metrics, "metrics")
-        if seed is not None and not isinstance(seed, int):
-            raise InvalidInputError(f"seed {seed!r} is not an integer: give a whole number such as 2010")
+        if seed is not None:
+            check_seed(seed)
+        artifact_path = given_path(artifact, what="artifact", fix="give the trained model's file or folder")
         with store.db.session() as session:
             resolved = self._resolve_inputs(session, pairs)
-            fs_row = self._resolve_feature_set(session, feature_set) if feature_set else None
-        artifact_path = Path(artifact)
+            fs_row, fs_ref = self._resolve_feature_set(session, feature_set) if feature_set else (None, "")
         if not artifact_path.exists():
             raise InvalidInputError(f"artifact {artifact_path} does not exist: give the trained model's file or folder")
         code = dict(code or {})
@@ -100,19 +108,22 @@ class ModelService:
             state = git_state(Path.cwd())
             code = {"git_commit": state.commit, "git_dirty": state.dirty, "entrypoint": "", "workdir": str(Path.cwd())}
         environment_doc = dict(environment) if environment is not None else env.capture()
+        given = RegisteredFields.given(seed=seed, params=params_json, metrics=metrics_json,
+                                       inputs=[f"{label}:{role}" for _, role, label in resolved], feature_set=fs_ref,
+                                       code=code)
 
-        with store.db.session() as session:  # a taken version: compare hashes, store nothing
+        with store.db.session() as session:  # a taken version: compare hashes and metadata, store nothing
             existing_row = self._version_row(session, name, version)
         if existing_row is not None:
             from lineage.artifacts import hash_artifact
 
-            return self._same_or_refuse(existing_row, name, version, hash_artifact(artifact_path))
+            return self._same_or_refuse(existing_row, name, version, hash_artifact(artifact_path), given)
         stored = store_artifact(store.objects, artifact_path, progress)
 
         with store.db.session(write=True) as session:
             existing_row = self._version_row(session, name, version)  # re-check under the write lock
             if existing_row is not None:
-                return self._same_or_refuse(existing_row, name, version, stored.sha256)
+                return self._same_or_refuse(existing_row, name, version, stored.sha256, given)
             actor = store.actor
             model_row = session.exec(select(ModelRow).where(ModelRow.name == name)).first()
             if model_row is None:
@@ -133,7 +144,7 @@ class ModelService:
             for member in stored.files:
                 session.add(ModelArtifactFile(model_version_id=row.id, path=member["path"],
                                               size_bytes=member["size_bytes"], sha256=member["sha256"]))
-            for snapshot_row, role in resolved:
+            for snapshot_row, role, _ in resolved:
                 session.add(Edge(parent_kind=edges.SNAPSHOT, parent_id=snapshot_row.id, child_kind=MODEL_VERSION,
                                  child_id=row.id, relation=role))
             if fs_row is not None:
@@ -148,31 +159,46 @@ class ModelService:
             })
             return info
 
-    def _same_or_refuse(self, row: ModelVersion, name: str, version: str, sha256: str) -> ModelVersionInfo:
+    def _same_or_refuse(self, row: ModelVersion, name: str, version: str, sha256: str,
+                        given: RegisteredFields) -> ModelVersionInfo:
+        """The existing version when this registration records exactly what it holds; else refused."""
         if row.artifact_sha256 != sha256:
             raise ImmutableVersionError(
                 f"{name}@{version} already holds artifact sha256 {row.artifact_sha256}; this artifact is sha256 "
                 f"{sha256}: register it under a new version"
             )
         with self._store.db.session() as session:
-            return self._to_infos(session, [row])[0]
+            info = self._to_infos(session, [row])[0]
+        refuse_changes(info.ref, RegisteredFields.of(info), given)
+        return info
 
-    def _resolve_inputs(self, session: Session, pairs: list[tuple[str, str | None]]) -> list[tuple[Snapshot, str]]:
-        resolved = []
+    def _resolve_inputs(self, session: Session,
+                        pairs: list[tuple[str, str | None]]) -> list[tuple[Snapshot, str, str]]:
+        """(snapshot row, role, dataset@version) per input, each (snapshot, role) once, in first-named order.
+
+        ``customers_clean``, ``customers_clean@v1.0`` and a sha256 prefix can name the same
+        snapshot: one edge per role, as snapshot parents are deduplicated (commit 0970536).
+        The same snapshot under two roles (train and features) stays two inputs.
+        """
+        resolved: dict[tuple[int, str], tuple[Snapshot, str, str]] = {}
         for ref, role in pairs:
             if role is not None and role not in ROLES:
                 raise InvalidInputError(f"unknown role '{role}' for {ref}: use one of {', '.join(ROLES)}")
             row, _ = self._store.snapshots._resolve(session, ref)
-            resolved.append((row, role or ("features" if row.stage == "features" else "train")))
-        return resolved
+            role = role or ("features" if row.stage == "features" else "train")
+            assert row.id is not None
+            if (row.id, role) not in resolved:
+                resolved[(row.id, role)] = (row, role, self._store.snapshots._ref_of(session, row))
+        return list(resolved.values())
 
-    def _resolve_feature_set(self, session: Session, ref: str) -> FeatureSetVersion:
+    def _resolve_feature_set(self, session: Session, ref: str) -> tuple[FeatureSetVersion, str]:
+        """The feature-set version's row and its ``name@version``."""
         info = self._store.features.get(ref)  # NotFoundError names what exists
         row = session.exec(
             select(FeatureSetVersion).join(FeatureSetRow)
             .where(FeatureSetRow.name == info.feature_set, FeatureSetVersion.version == info.version)
         ).one()
-        return row
+        return row, info.ref
 
     # -- lookups --------------------------------------------------------------------------
     def get(self, ref: str) -> ModelVersionInfo:
@@ -299,9 +325,11 @@ class ModelService:
         store = self._store
         store.require_writable()
         validate_name(alias, what="alias")
+        name, _, version = ref.partition("@")
+        if action == "promote":  # a rollback only moves an alias that already exists
+            _not_a_version(name, alias)
         if not reason or not reason.strip():
             raise InvalidInputError(f"{action} needs a reason: pass --reason \"why this version\"")
-        name, _, version = ref.partition("@")
         if not version:
             raise InvalidInputError(f"give the version to {action}: {name}@VERSION")
         with store.db.session(write=True) as session:
@@ -309,6 +337,9 @@ class ModelService:
             if row is None:
                 self._find_row(session, name, version)  # raises NotFoundError naming what exists
                 raise NotFoundError(f"{name} has no version {version}")
+            if action == "promote" and self._version_row(session, name, alias) is not None:
+                raise InvalidInputError(f"alias '{alias}' is also a version of {name}, and {name}@{alias} always "
+                                        "names that version: choose another alias name, e.g. production")
             now = datetime.now(UTC).replace(tzinfo=None)
             event = AliasEvent(model_id=row.model_id, alias=alias, model_version_id=row.id, action=action,
                                reason=reason.strip(), at=now, actor=store.actor)
@@ -436,6 +467,18 @@ def _split_model_ref(ref: str) -> tuple[str, str]:
     validate_name(name, what="model name")
     SemVer.parse(version, what=f"model version of {name}")
     return name, version
+
+
+def _not_a_version(model: str, alias: str) -> None:
+    """Refuse an alias ``MODEL@ALIAS`` could never reach: refs resolve a version before an alias."""
+    from lineage.errors import SemverError
+
+    try:
+        SemVer.parse(alias)
+    except SemverError:
+        return
+    raise InvalidInputError(f"alias '{alias}' looks like a version, and {model}@{alias} would always name version "
+                            f"{alias}, never the alias: choose a name that is not MAJOR.MINOR.PATCH, e.g. production")
 
 
 def _json_object(value: Mapping[str, Any] | None, what: str) -> dict[str, Any]:
