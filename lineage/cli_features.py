@@ -130,13 +130,15 @@ def features_materialize(ref: str, snapshot_ref: str, dataset: str | None, versi
 @features.command("validate")
 @click.argument("ref", metavar="NAME@VERSION")
 @click.argument("data_file", metavar="DATAFILE")
-@click.option("--limit", default=50, show_default=True, help="Violations listed per feature and reason.")
+@click.option("--limit", default=50, show_default=True, help="Violations listed per feature and reason (0: counts only).")
 @click.option("--json", "as_json", is_flag=True)
 @handles_errors
 def features_validate(ref: str, data_file: str, limit: int, as_json: bool) -> None:
     """Check DATAFILE against the version's schema contract; exit 1 listing the violations."""
+    from lineage.features.contracts import require_limit
     from lineage.features.validation import validate_file
 
+    require_limit(limit)  # before reading anything
     report = validate_file(_open_store(), ref, data_file)
     if as_json:
         _print_json(report.to_json(limit_per_kind=limit))

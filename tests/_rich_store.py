@@ -1,8 +1,8 @@
 """A small store with every shape the dashboard's batched reads must get right, built through the library.
 
 Several datasets (names with upper case, ``%`` and ``_``), versions, stages, notes and parents;
-two feature sets with several versions (code changes, a feature added, a build-metadata
-version of equal precedence); models with and without feature sets, inputs in several roles,
+two feature sets with several versions (code changes, a feature added, a patch with no
+change); models with and without feature sets, inputs in several roles,
 aliases moved, rolled back and re-promoted; and an aliased model whose training source file is
 then overwritten on disk. Tests compare the batched reads with the per-item reads on it.
 """
@@ -40,7 +40,7 @@ def spend(df: pd.DataFrame) -> pd.Series:
 '''
 # version -> (days divisor, with the 'spend' feature)
 SMALL_VERSIONS = {"1.0.0": ("365", False), "1.1.0": ("365", True), "1.1.1": ("365.25", True),
-                  "1.1.1+rebuild": ("365.25", True), "2.0.0": ("365.2425", True)}
+                  "1.1.2": ("365.25", True), "2.0.0": ("365.2425", True)}
 
 
 def build(store: Store, folder: Path) -> Store:

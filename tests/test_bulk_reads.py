@@ -90,12 +90,12 @@ def filter_in_python(snapshots: list[Any], *, text: str = "", stages: list[str] 
 def test_feature_list_refs_and_get_many_match_reading_each_version(rich: Store) -> None:
     listed = rich.features.list()
     assert [i.ref for i in listed] == ["customer_features@2.0.0", "customer_features@2.1.0", "small@1.0.0",
-                                       "small@1.1.0", "small@1.1.1", "small@1.1.1+rebuild", "small@2.0.0"]
+                                       "small@1.1.0", "small@1.1.1", "small@1.1.2", "small@2.0.0"]
     assert listed == [rich.features.get(i.ref) for i in listed]
-    assert {i.ref: i.previous for i in listed}["small@2.0.0"] == "1.1.1"  # the first of two equal precedences
+    assert {i.ref: i.previous for i in listed}["small@2.0.0"] == "1.1.2"
     assert rich.features.list("small") == [i for i in listed if i.feature_set == "small"]
     assert rich.features.refs() == [i.ref for i in listed]
-    wanted = ["small@1.1.1+rebuild", "customer_features@2.0.0", "small@2.0.0"]
+    wanted = ["small@1.1.2", "customer_features@2.0.0", "small@2.0.0"]
     assert rich.features.get_many(wanted) == {ref: rich.features.get(ref) for ref in wanted}
     assert rich.features.get_many([]) == {}
     with pytest.raises(NotFoundError, match="small@9.9.9"):

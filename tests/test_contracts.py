@@ -483,3 +483,12 @@ def test_batch_and_row_by_row_find_the_same_violations(rows: list[dict[str, obje
     one_by_one = set().union(*(triples(row_violations(PROPERTY_SCHEMA, row, row_number=i))
                                for i, row in enumerate(table.to_pylist())))
     assert batch == one_by_one
+
+
+@pytest.mark.parametrize("bound", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:00:00-05:00"])
+def test_datetime_bound_whose_offset_leaves_the_calendar_is_refused_in_one_line(bound: str) -> None:
+    schema = parse_schema({"feature_set": "f", "version": "1.0.0",
+                           "features": {"seen": {"dtype": "datetime", "min": bound}}})
+    table = pa.table({"seen": pa.array([dt.datetime(2026, 1, 1, tzinfo=UTC)], pa.timestamp("us", tz="UTC"))})
+    with pytest.raises(InvalidInputError, match="outside the years 1 to 9999 once converted to UTC"):
+        validate_batch(table, schema)

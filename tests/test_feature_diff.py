@@ -525,7 +525,8 @@ def test_a_bump_at_least_as_strong_as_required_has_no_problems(candidate: str) -
 @pytest.mark.parametrize("candidate", ["2.1.0", "2.0.9", "1.0.0", "2.1.0-rc.1"])
 def test_a_version_that_does_not_increase_is_refused_naming_the_smallest_allowed(candidate: str) -> None:
     assert bump_problems("customer_features", V("2.1.0"), V(candidate), _removes_region()) == [
-        f"customer_features {candidate} is not greater than 2.1.0: versions must increase, use 3.0.0"
+        f"customer_features {candidate} is not above the latest 2.1.0: versions must increase, use 3.0.0 or higher, "
+        "as the changes require"
     ]
 
 

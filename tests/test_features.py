@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 from sqlmodel import select
 
-from lineage.errors import FeatureCodeError, ImmutableVersionError, InvalidInputError, SemverError
+from lineage.errors import FeatureCodeError, ImmutableVersionError, InvalidInputError, InvalidNameError, SemverError
 from lineage.features.materialize import materialize
 from lineage.features.parity import parity
 from lineage.store import Store
@@ -242,3 +242,54 @@ def test_historical_retrieval_through_the_store_is_point_in_time(fstore: Store) 
     assert joined["age"].iloc[1] == 32
     with pytest.raises(InvalidInputError, match="was not materialised from a feature set"):
         fstore.features.historical(rows, "customers_clean@v1.0", event_timestamp="event_time")
+
+
+def test_a_version_below_the_latest_is_refused_even_with_allow_breaking(fstore: Store) -> None:
+    fstore.features.register(*V2_1)
+    events_before = len(fstore.audit.log())
+    for reason in ("", "backport"):
+        with pytest.raises(SemverError, match=r"customer_features 1\.0\.0 is not above the latest 2\.1\.0: "
+                                              r"versions must increase, use 3\.0\.0 or higher"):
+            fstore.features.register(candidate_schema("1.0.0"), CANDIDATE[1], allow_breaking=reason)
+    assert len(fstore.audit.log()) == events_before
+    assert [v.version for v in fstore.features.list()] == ["2.0.0", "2.1.0"]
+
+
+def test_a_new_version_is_compared_with_the_latest(fstore: Store) -> None:
+    fstore.features.register(*V2_1)
+    data = json.loads(V2_0[0].read_text())
+    data["version"] = "3.0.0"  # 2.0.0's content: drops 2.1.0's avg_purchase_value
+    info = fstore.features.register(data, V2_0[1])
+    assert info.previous == "2.1.0" and info.change_class == "major"
+
+
+def test_an_empty_version_is_refused_not_read_as_latest(fstore: Store) -> None:
+    fstore.features.register(*V2_1)
+    with pytest.raises(InvalidNameError, match="version is empty in 'customer_features@'"):
+        fstore.features.get("customer_features@")
+    with pytest.raises(InvalidNameError, match="version is empty"):
+        fstore.features.diff("customer_features", "", "2.1.0")
+
+
+@pytest.mark.parametrize("sample", [0, -5, True, 2.5])
+def test_parity_sample_must_be_a_positive_whole_number(fstore: Store, sample: object) -> None:
+    with pytest.raises(InvalidInputError, match="is not a positive number of rows"):
+        parity(fstore, "customer_features@2.0.0", "customers_clean@v1.0", sample=sample)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("rel_tol", [float("nan"), float("inf"), -1e-9])
+def test_parity_tolerance_must_be_finite_and_not_negative(fstore: Store, rel_tol: float) -> None:
+    from lineage.features.parity import check_parity
+    from lineage.snapshot_data import read_table
+
+    schema, feature_set = fstore.features.load_code(fstore.features.get("customer_features@2.0.0"))
+    rows = read_table(fstore, fstore.snapshots.get("customers_clean@v1.0"))
+    with pytest.raises(InvalidInputError, match="is not a finite number >= 0"):
+        check_parity(feature_set, schema, rows, rel_tol=rel_tol)
+
+
+def test_previous_of_equal_precedence_versions_is_the_earliest_lower_one() -> None:
+    # Stores written before versions had to increase may hold 1.1.1 and 1.1.1+rebuild; reads still work.
+    from lineage.features.service import _previous_versions
+
+    assert _previous_versions(["1.0.0", "1.1.1", "1.1.1+rebuild", "2.0.0"]) == ["", "1.0.0", "1.0.0", "1.1.1"]

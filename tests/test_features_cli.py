@@ -237,3 +237,75 @@ def test_release_outside_git_is_refused(home: Path, tmp_path: Path) -> None:
     module = module_file(tmp_path, GOOD_MODULE)
     assert invoke("features", "register", schema_file(tmp_path, json.dumps(SMALL)), "--module", module).exit_code == 0
     run_refused(home, ["features", "release", "small@1.0.0"], "not registered from a git work tree")
+
+
+# -- versions must increase -------------------------------------------------------------------
+def edited_schema(tmp_path: Path, source: str, version: str) -> str:
+    """A shipped schema file with its version edited, as a user would to dodge the bump check."""
+    data = json.loads((SCHEMAS / source).read_text())
+    data["version"] = version
+    return schema_file(tmp_path, json.dumps(data), f"{source}-{version}.json")
+
+
+@pytest.mark.parametrize(
+    ("source", "module", "version"),
+    [
+        ("customer_features_3.0.0_candidate.json", "sample_data.features.customer_features_3_0_candidate", "1.0.0"),
+        ("customer_features_2.0.0.json", M20, "2.0.5"),
+        ("customer_features_2.1.0.json", M21, "2.1.0+rebuild"),
+    ],
+    ids=["below-the-first", "between-registered", "equal-precedence"],
+)
+def test_a_version_not_above_the_latest_is_refused_naming_the_latest(
+    home: Path, tmp_path: Path, source: str, module: str, version: str
+) -> None:
+    assert invoke("features", "register", str(SCHEMAS / "customer_features_2.1.0.json"), "--module", M21).exit_code == 0
+    schema = edited_schema(tmp_path, source, version)
+    smallest = "2.1.1" if version.startswith("2.1.0") else "3.0.0"
+    message = run_refused(
+        home, ["features", "register", schema, "--module", module],
+        f"customer_features {version} is not above the latest 2.1.0: versions must increase, use {smallest} or higher",
+    )
+    assert "--allow-breaking" not in message
+    # the escape hatch for small bumps does not reorder versions
+    run_refused(home, ["features", "register", schema, "--module", module, "--allow-breaking", "backport"],
+                "is not above the latest 2.1.0")
+
+
+def test_reregistering_an_older_version_unchanged_stays_idempotent(home: Path) -> None:
+    assert invoke("features", "register", str(SCHEMAS / "customer_features_2.1.0.json"), "--module", M21).exit_code == 0
+    before = store_state(home)
+    again = invoke("features", "register", str(SCHEMAS / "customer_features_2.0.0.json"), "--module", M20)
+    assert again.exit_code == 0, again.output
+    assert again.output.startswith("already registered as customer_features@2.0.0")
+    assert store_state(home) == before
+
+
+# -- an empty version is bad input, never "the latest" --------------------------------------------
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["features", "show", "customer_features@"],
+        ["features", "diff", "customer_features", "", "2.0.0"],
+        ["features", "diff", "customer_features", "2.0.0", ""],
+        ["features", "release", "customer_features@"],
+        ["features", "materialize", "customer_features@", "--snapshot", "customers_clean@v1.0"],
+        ["features", "validate", "customer_features@", str(CLEAN)],
+        ["features", "parity", "customer_features@", "--snapshot", "customers_clean@v1.0"],
+    ],
+    ids=["show", "diff-from", "diff-to", "release", "materialize", "validate", "parity"],
+)
+def test_an_empty_version_is_refused(home: Path, args: list[str]) -> None:
+    run_refused(home, args, "version is empty in 'customer_features@'")
+
+
+# -- numeric options ---------------------------------------------------------------------------
+@pytest.mark.parametrize("sample", ["0", "-5"])
+def test_parity_sample_must_be_positive(home: Path, sample: str) -> None:
+    run_refused(home, ["features", "parity", "customer_features@2.0.0", "--snapshot", "customers_clean@v1.0",
+                       "--sample", sample], f"sample size {sample} is not a positive number of rows")
+
+
+def test_validate_limit_must_not_be_negative(home: Path) -> None:
+    run_refused(home, ["features", "validate", "customer_features@2.0.0", str(CLEAN), "--limit", "-1"],
+                "limit -1 is not a whole number >= 0")

@@ -123,6 +123,9 @@ def _coerce(value: Any, dtype: str, where: str) -> Any:
             return _utc(datetime.fromisoformat(value)) if dtype == "datetime" else date.fromisoformat(value)
         except ValueError:
             pass
+        except OverflowError:  # its offset moves it before year 1 or after 9999 in UTC
+            raise InvalidInputError(f"{where} is {value!r}, outside the years 1 to 9999 once converted to UTC: "
+                                    "give a time between \"0001-01-01T00:00:00Z\" and \"9999-12-31T23:59:59Z\"") from None
     example = "2026-01-31T00:00:00Z" if dtype == "datetime" else "2026-01-31"
     raise InvalidInputError(f"{where} is {value!r}, not an ISO 8601 {dtype}: write it like \"{example}\"")
 
@@ -474,6 +477,7 @@ class BatchReport:
 
     def to_json(self, limit_per_kind: int | None = None) -> dict[str, Any]:
         """The report as JSON; ``limit_per_kind`` keeps the first rows of each (feature, reason)."""
+        require_limit(limit_per_kind)
         listed = [v.to_json() for v in self._column_level]
         for group in self._groups:
             listed += [v.to_json() for v in group.violations(0, limit_per_kind)]
@@ -490,6 +494,20 @@ class BatchReport:
 
     def __repr__(self) -> str:
         return f"<BatchReport {self.summary_line()}>"
+
+
+def require_limit(limit: object) -> int | None:
+    """Violations listed per kind: None (all) or a whole number >= 0 (0 lists counts only).
+
+    A negative limit would slice from the end (``-1`` hides the last row of each kind).
+    """
+    if limit is None:
+        return None
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+        raise InvalidInputError(
+            f"limit {limit!r} is not a whole number >= 0: pass e.g. --limit 50 (0 lists only the counts)"
+        )
+    return limit
 
 
 def validate_batch(data: pd.DataFrame | pa.Table, schema: FeatureSetSchema) -> BatchReport:

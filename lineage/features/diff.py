@@ -145,6 +145,17 @@ def required_version(previous: SemVer, diff: SchemaDiff) -> SemVer:
     return previous.next(PATCH if bump == "none" else bump)
 
 
+def not_above_latest(feature_set: str, latest: SemVer, candidate: SemVer, diff: SchemaDiff) -> str:
+    """The refusal of a version that does not sort above the latest registered one.
+
+    Versions must increase (semver precedence), otherwise "the latest version" and each
+    version's predecessor stop meaning anything and the bump check has nothing to compare
+    with. The fix names the smallest version the changes since ``latest`` allow.
+    """
+    return (f"{feature_set} {candidate} is not above the latest {latest}: versions must increase, "
+            f"use {required_version(latest, diff)} or higher, as the changes require")
+
+
 def bump_problems(feature_set: str, previous: SemVer, candidate: SemVer, diff: SchemaDiff) -> list[str]:
     """Why ``candidate`` cannot follow ``previous``; empty when its bump covers every change.
 
@@ -153,7 +164,7 @@ def bump_problems(feature_set: str, previous: SemVer, candidate: SemVer, diff: S
     """
     smallest = required_version(previous, diff)
     if not candidate > previous:
-        return [f"{feature_set} {candidate} is not greater than {previous}: versions must increase, use {smallest}"]
+        return [not_above_latest(feature_set, previous, candidate, diff)]
     bump = candidate.bump_from(previous)
     if BUMPS.index(bump) >= BUMPS.index(diff.required_bump):
         return []

@@ -13,6 +13,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from lineage.errors import InvalidInputError
+
 if TYPE_CHECKING:
     import pyarrow as pa
 
@@ -59,6 +61,8 @@ def check_parity(
     """Compute ``sample`` random rows both ways and list every differing (entity, feature)."""
     import numpy as np
 
+    require_sample(sample)
+    _require_tolerance(rel_tol)
     rows = min(sample, inputs.num_rows)
     picked = np.sort(np.random.default_rng(seed).choice(inputs.num_rows, size=rows, replace=False))
     subset = inputs.take(picked)
@@ -83,6 +87,7 @@ def parity(store: Store, feature_ref: str, snapshot_ref: str, *, sample: int = 2
     """Parity of a registered version on a registered snapshot's rows."""
     from lineage.snapshot_data import read_table
 
+    require_sample(sample)
     info = store.features.get(feature_ref)
     schema, feature_set = store.features.load_code(info)
     source = store.snapshots.get(snapshot_ref)
@@ -91,6 +96,26 @@ def parity(store: Store, feature_ref: str, snapshot_ref: str, *, sample: int = 2
 
 
 _MISSING = object()
+
+
+def require_sample(sample: object) -> int:
+    """The sample size must be a whole number of rows, at least one.
+
+    Zero would check nothing and still report "parity ok", letting a pipeline gate pass;
+    a negative size is meaningless.
+    """
+    if isinstance(sample, bool) or not isinstance(sample, int) or sample < 1:
+        raise InvalidInputError(
+            f"sample size {sample!r} is not a positive number of rows: pass a whole number of 1 or more, e.g. --sample 200"
+        )
+    return sample
+
+
+def _require_tolerance(rel_tol: object) -> float:
+    """A relative tolerance must be a finite number >= 0 (nan would make every float compare unequal)."""
+    if isinstance(rel_tol, bool) or not isinstance(rel_tol, int | float) or not math.isfinite(rel_tol) or rel_tol < 0:
+        raise InvalidInputError(f"rel_tol {rel_tol!r} is not a finite number >= 0: pass e.g. rel_tol=1e-9")
+    return float(rel_tol)
 
 
 def _same(a: Any, b: Any, rel_tol: float) -> bool:

@@ -24,6 +24,7 @@ from lineage.errors import (
     FeatureCodeError,
     ImmutableVersionError,
     InvalidInputError,
+    InvalidNameError,
     NotFoundError,
     SemverError,
 )
@@ -114,8 +115,9 @@ class FeatureService:
             existing = self._check_existing(session, candidate)
             if existing is not None:
                 return existing
-            previous = self._previous(session, parsed)
+            previous = self._latest(session, parsed.feature_set)
         diff = self._diff_to(previous, candidate) if previous is not None else None
+        _require_above_latest(parsed, previous, diff)
         problems = self._enforce_semver(parsed, previous, diff, reason)
 
         affected = self._affected(previous, candidate, diff)
@@ -123,6 +125,7 @@ class FeatureService:
             existing = self._check_existing(session, candidate)  # re-check under the write lock
             if existing is not None:
                 return existing
+            self._require_latest_unchanged(session, parsed, previous)
             return self._insert(session, candidate, previous, diff, reason if problems else "", affected)
 
     def _affected(self, previous: FeatureSetVersionInfo | None, candidate: _Candidate,
@@ -146,13 +149,28 @@ class FeatureService:
             )
         return self._to_info(session, row)
 
-    def _previous(self, session: Session, schema: FeatureSetSchema) -> FeatureSetVersionInfo | None:
-        """The highest registered version below the candidate (the one it must be compatible with)."""
-        target = schema.semver
-        below = [r for r in self._rows(session, schema.feature_set) if SemVer.parse(r.version) < target]
-        if not below:
+    def _latest(self, session: Session, name: str) -> FeatureSetVersionInfo | None:
+        """The highest registered version (the one a new version must follow and be compatible with).
+
+        Among versions of equal precedence (possible in stores written before versions had to
+        increase) the earliest registered wins, as in ``get``.
+        """
+        rows = self._rows(session, name)
+        if not rows:
             return None
-        return self._to_info(session, max(below, key=lambda r: SemVer.parse(r.version)))
+        return self._to_info(session, max(rows, key=lambda r: SemVer.parse(r.version)))
+
+    def _require_latest_unchanged(
+        self, session: Session, schema: FeatureSetSchema, checked: FeatureSetVersionInfo | None
+    ) -> None:
+        """Under the write lock: the candidate was checked against the latest version, which must still be it."""
+        versions = [r.version for r in self._rows(session, schema.feature_set)]
+        latest = max(versions, key=SemVer.parse) if versions else None
+        if latest != (checked.version if checked is not None else None):
+            raise SemverError(
+                f"{schema.feature_set} {latest} was registered while {schema.version} was being checked: "
+                "run the command again to check against it"
+            )
 
     @staticmethod
     def _diff_to(previous: FeatureSetVersionInfo, candidate: _Candidate) -> SchemaDiff:
@@ -222,9 +240,15 @@ class FeatureService:
 
     # -- lookups --------------------------------------------------------------------------
     def get(self, ref: str) -> FeatureSetVersionInfo:
-        """``name@version``, or ``name`` for its highest version; NotFoundError if none."""
-        name, _, version = ref.partition("@")
+        """``name@version``, or ``name`` for its highest version; NotFoundError if none.
+
+        ``name@`` (an empty version) is refused rather than read as "highest": a version
+        that went missing from a script must not silently pick whatever is latest.
+        """
+        name, at, version = ref.partition("@")
         validate_name(name, what="feature set name")
+        if at:
+            _require_version(version, ref=ref)
         with self._store.db.session() as session:
             rows = self._rows(session, name)
             if not rows:
@@ -323,6 +347,9 @@ class FeatureService:
         from lineage.features.codehash import FeatureCode
         from lineage.features.diff import diff_schemas
 
+        validate_name(name, what="feature set name")
+        _require_version(from_version, ref=f"{name}@{from_version}")
+        _require_version(to_version, ref=f"{name}@{to_version}")
         old, new = self.get(f"{name}@{from_version}"), self.get(f"{name}@{to_version}")
         return diff_schemas(
             parse_schema(old.schema), parse_schema(new.schema),
@@ -538,6 +565,31 @@ def _previous_versions(ordered: list[str]) -> list[str]:
             lower, run_start = ordered[run_start], index
         previous.append(lower)
     return previous
+
+
+def _require_version(version: str, *, ref: str) -> None:
+    """An explicit version must not be empty (snapshot refs refuse ``name@`` the same way)."""
+    if not version:
+        raise InvalidNameError(
+            f"version is empty in '{ref}': give a registered version after the @ (see `lineage features list`)"
+        )
+
+
+def _require_above_latest(
+    schema: FeatureSetSchema, latest: FeatureSetVersionInfo | None, diff: SchemaDiff | None
+) -> None:
+    """A new version must sort above every registered one; ``--allow-breaking`` does not change that.
+
+    A lower version would bypass the bump check (it has no predecessor to compare with, or an
+    older one) and would never become "the latest", so it is refused outright.
+    """
+    from lineage.features.diff import not_above_latest
+
+    if latest is None or diff is None:
+        return
+    previous = SemVer.parse(latest.version)
+    if not schema.semver > previous:
+        raise SemverError(not_above_latest(schema.feature_set, previous, schema.semver, diff))
 
 
 def _as_schema(schema: FeatureSetSchema | str | Path | dict) -> FeatureSetSchema:
