@@ -48,6 +48,15 @@ class SnapshotInfo:
     def ref(self) -> str:
         return f"{self.dataset}@{self.version}"
 
+    @property
+    def holds_bytes(self) -> bool:
+        """Whether the store holds a copy now: copied at registration and not purged since.
+
+        ``stored`` says how it was registered (copy or ``--no-copy``); after ``lineage
+        purge`` the copy is gone, and what users read ("stored") must say so.
+        """
+        return self.stored and self.purged is None
+
     def to_json(self) -> dict[str, Any]:
         return {
             "ref": self.ref,
@@ -65,7 +74,7 @@ class SnapshotInfo:
             "parents": self.parents,
             "transform": self.transform,
             "source_uri": self.source_uri,
-            "stored": self.stored,
+            "stored": self.holds_bytes,
             "note": self.note,
             "created_at": format_time(self.created_at),
             "created_by": self.created_by,

@@ -2,7 +2,10 @@
 
 Names end up in file paths, URLs and HTML, so they are checked once, here, before
 anything is written (invariant 7): no path separators, no ``..``, no control
-characters, no leading or trailing spaces, at most 128 characters.
+characters, no leading or trailing spaces, at most 128 characters, and composed
+Unicode (NFC): ``données`` typed with a combining accent (NFD) looks the same but is
+other code points, so it would silently be a second dataset. Such a name is refused,
+never rewritten, so what is stored is always exactly what the user typed.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ STAGES = ("raw", "processed", "features", "online")
 """Where a snapshot sits in the pipeline (lineage/entities.py re-exports it)."""
 
 MAX_NAME_LENGTH = 128
-_HEX_PREFIX = re.compile(r"^[0-9a-f]{8,64}$")
+_HEX_PREFIX = re.compile(r"^[0-9a-fA-F]{8,64}$")
 
 
 def validate_name(value: str, *, what: str = "name") -> str:
@@ -34,6 +37,11 @@ def validate_name(value: str, *, what: str = "name") -> str:
     if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in value):
         raise InvalidNameError(
             f"{what} '{shown}' contains a control character: use printable characters only"
+        )
+    if unicodedata.normalize("NFC", value) != value:
+        raise InvalidNameError(  # shown escaped, so the combining character is visible
+            f"{what} '{shown}' is not in composed Unicode form (NFC): use the composed (NFC) form "
+            f"'{unicodedata.normalize('NFC', value)}'"
         )
     if "/" in value or "\\" in value:
         raise InvalidNameError(f"{what} '{shown}' contains a path separator: remove '/' and '\\'")
@@ -61,8 +69,9 @@ class Ref:
 def parse_ref(text: str) -> Ref:
     """Parse a snapshot reference as typed by a user.
 
-    A bare string of 8–64 lowercase hex characters is read as a sha256 prefix,
-    because that is what users copy from ``sha256sum`` output.
+    A bare string of 8–64 hex characters is read as a sha256 prefix, because that is
+    what users copy from ``sha256sum`` output; it is lowercased (digests are stored
+    lowercase, and some tools print them in capitals). The name keeps the typed case.
     """
     if not isinstance(text, str) or not text.strip():
         raise InvalidNameError("reference is empty: give dataset@version, a dataset name or a sha256 prefix")
@@ -74,7 +83,7 @@ def parse_ref(text: str) -> Ref:
         return Ref(name=name, version=version, sha256_prefix=None)
     if _HEX_PREFIX.match(text):
         # Could also be a dataset whose name happens to be hex: resolution tries both.
-        return Ref(name=text, version=None, sha256_prefix=text)
+        return Ref(name=text, version=None, sha256_prefix=text.lower())
     validate_name(text, what="dataset name")
     return Ref(name=text, version=None, sha256_prefix=None)
 

@@ -118,7 +118,8 @@ def snapshot_lines(dataset: str | None = None, as_of: datetime | None = None) ->
             for ref, stage, count, size, sha256, at, by in rows]
 
 
-def already_registered(path: str, dataset: str, version: str | None, stage: str) -> KnownSnapshot | None:
+def already_registered(path: str, dataset: str, version: str | None, stage: str,
+                       note: str = "") -> KnownSnapshot | None:
     """What re-adding an unchanged, registered file returns, without opening the full store.
 
     Applies when the file's sha256 is in the hash cache (same device, inode, size and
@@ -126,7 +127,8 @@ def already_registered(path: str, dataset: str, version: str | None, stage: str)
     with no version, a snapshot of ``dataset``): then ``snapshot add`` writes nothing and
     returns that snapshot. Anything else — a directory, parents to resolve, a read-only
     store, a name or stage the full path would refuse, other bytes under a taken
-    version — returns ``None`` for the full path to handle and word.
+    version, a ``note`` other than the recorded one (the full path refuses to drop it) —
+    returns ``None`` for the full path to handle and word.
     """
     from lineage.errors import LineageError
     from lineage.hashcache import HashCache
@@ -149,7 +151,7 @@ def already_registered(path: str, dataset: str, version: str | None, stage: str)
     sha256 = HashCache(store_home() / "cache" / "hashes.db").get(source)
     if sha256 is None:
         return None
-    query = ("SELECT d.name || '@' || s.version, s.sha256, s.rows, s.column_count, s.size_bytes "
+    query = ("SELECT d.name || '@' || s.version, s.sha256, s.rows, s.column_count, s.size_bytes, s.note "
              "FROM snapshot s JOIN dataset d ON d.id = s.dataset_id WHERE d.name = ? ")
     with _reader(database) as connection:
         if connection is None:
@@ -158,6 +160,6 @@ def already_registered(path: str, dataset: str, version: str | None, stage: str)
             row = connection.execute(query + "AND s.version = ?", (dataset, version)).fetchone()
         else:
             row = connection.execute(query + "AND s.sha256 = ? ORDER BY s.id DESC LIMIT 1", (dataset, sha256)).fetchone()
-    if row is None or row[1] != sha256:
+    if row is None or row[1] != sha256 or (note and note != row[5]):
         return None
-    return KnownSnapshot(*row)
+    return KnownSnapshot(*row[:5])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -91,16 +92,17 @@ class SnapshotService:
         members = member_list(source) if data_format == "parquet-dir" else []
         with store.db.session() as session:
             resolved = [self._resolve(session, ref) for ref in parent_refs]
-        # One edge per parent snapshot, however often or however differently it was named
-        # (``raw``, ``raw@v1`` and a sha256 prefix can all be the same snapshot).
-        parent_rows = list({row.id: (row, ref) for row, ref in resolved}.values())  # first-named order
+            # One edge per parent snapshot, however often or however differently it was named
+            # (``raw``, ``raw@v1`` and a sha256 prefix can all be the same snapshot).
+            parent_rows = list({row.id: (row, self._ref_of(session, row)) for row, _ in resolved}.values())
+        wanted = _Lineage([ref for _, ref in parent_rows], transform, note)  # first-named order
 
         cached = self._cached_digest(source, members)
         reused = None
         if cached is not None:
             existing = self._existing_for(dataset, version, cached)
             if existing is not None:
-                return existing
+                return wanted.require_recorded_in(existing)
             reused = self._reusable(cached, source, data_format, copy)
 
         staged = reused or Registration(store, source, data_format, members, copy, progress)
@@ -108,14 +110,15 @@ class SnapshotService:
         try:
             existing = self._existing_for(dataset, version, staged.sha256)
             if existing is not None:
-                return existing
+                return wanted.require_recorded_in(existing)
             staged.publish()
             with store.db.session(write=True) as session:
-                return self._insert(
+                info = self._insert(
                     session, staged, dataset=dataset, version=version, stage=stage,
                     parent_ids=[row.id for row, _ in parent_rows], transform=transform, note=note,
                     links=links, source_uri=source_uri,
                 )
+            return info if info.created else wanted.require_recorded_in(info)  # registered meanwhile
         finally:
             staged.discard()
 
@@ -151,6 +154,10 @@ class SnapshotService:
             if row is None:
                 return None
             existing = self._to_infos(session, [row])[0]
+        from lineage.tabular import repeated_columns
+
+        if repeated_columns([field["name"] for field in existing.schema]):
+            return None  # registered before such tables were refused: parse it again, which refuses it
         blobs = [sha256] if copy or data_format == "parquet-dir" else []  # a directory's manifest is always stored
         if copy:
             blobs += [file["sha256"] for file in existing.files]
@@ -523,15 +530,21 @@ class SnapshotService:
         """Write the exact registered bytes to ``destination`` (the data half of a rollback).
 
         The bytes are verified against the recorded sha256 while they are written to a
-        temporary name, which replaces the destination only when they match.
+        temporary name, which replaces the destination only when they match. ``force``
+        replaces a file, or a directory only when that loses nothing (see checkout_guard).
         """
         from lineage.tombstones import require_bytes
 
+        if not os.fspath(destination).strip():
+            raise InvalidInputError(f"the destination is empty ({os.fspath(destination)!r}): give the file or folder "
+                                    "path to write the snapshot to (an empty path would mean the current directory)")
         snapshot = self.get(ref)
         require_bytes(snapshot, "check out")
         target = Path(destination).expanduser().absolute()
-        if target.exists() and not force:
-            raise DestinationExistsError(f"{target} already exists: choose another destination or pass --force")
+        if target.exists() or target.is_symlink():
+            if not force:
+                raise DestinationExistsError(f"{target} already exists: choose another destination or pass --force")
+            self._require_replaceable(target, snapshot)
         if not target.parent.is_dir():
             raise InvalidInputError(f"folder {target.parent} does not exist: create it first")
         from lineage.checkout_temps import remove_stale, temp_path
@@ -557,6 +570,14 @@ class SnapshotService:
             elif tmp.exists():
                 tmp.unlink()
         return target
+
+    def _require_replaceable(self, target: Path, snapshot: SnapshotInfo) -> None:
+        """Refuse a forced checkout whose removal of ``target`` could lose data (see checkout_guard)."""
+        from lineage.checkout_guard import require_replaceable
+
+        objects = self._store.objects
+        places = [Path(self._store.home)] + ([Path(objects.root)] if objects.is_local else [])
+        require_replaceable(target, [file["path"] for file in snapshot.files], places)
 
     def _checkout_file(self, sha256: str, snapshot: SnapshotInfo, tmp: Path, progress: Progress, member: str | None = None) -> None:
         with open(tmp, "wb", buffering=0) as out:  # unbuffered: the kernel copies a local file (kernel_copy)
@@ -590,6 +611,43 @@ class SnapshotService:
             out = tmp / entry.path
             out.parent.mkdir(parents=True, exist_ok=True)
             self._checkout_file(entry.sha256, snapshot, out, progress, member=entry.path)
+
+
+@dataclass(frozen=True)
+class _Lineage:
+    """The lineage a registration request names: parents (canonical refs), transform and note.
+
+    Why: a re-add of registered bytes answers with the existing snapshot, so lineage the
+    request names but the record lacks would be dropped without a word. Naming nothing
+    (the usual pipeline re-run) asks for nothing, so it stays an idempotent success.
+    """
+
+    parents: list[str]
+    transform: str
+    note: str
+
+    def require_recorded_in(self, existing: SnapshotInfo) -> SnapshotInfo:
+        """``existing`` when it records everything this request names, else ImmutableVersionError."""
+        if self.parents and set(self.parents) != set(existing.parents):
+            self._refuse(existing, "other parents", ", ".join(existing.parents) or "none")
+        if self.parents and self.transform and self.transform != existing.transform:
+            self._refuse(existing, "another transform", _one_line(existing.transform) or "none")
+        if self.note and self.note != existing.note:
+            self._refuse(existing, "another note", f"'{_one_line(existing.note)}'" if existing.note else "none")
+        return existing
+
+    @staticmethod
+    def _refuse(existing: SnapshotInfo, what: str, recorded: str) -> None:
+        raise ImmutableVersionError(
+            f"{existing.ref} is already registered with {what} ({recorded}): nothing changed; "
+            "register the new lineage under a new version"
+        )
+
+
+def _one_line(text: str, limit: int = 80) -> str:
+    """``text`` on one line and at most ``limit`` characters, for quoting in an error message."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 class _Reused(Registration):

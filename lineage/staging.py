@@ -69,6 +69,7 @@ class Registration:
             try:
                 self.info = tabular.inspect(self.read_path, self.data_format, [p for _, p in self.members] or None,
                                             name=self.source.name)
+                tabular.require_distinct_columns(self.source, self.info)
             except BaseException as exc:  # re-raised on the calling thread
                 failure.append(exc)
 
@@ -129,6 +130,10 @@ class Registration:
 
 
 def existing_path(path: str | os.PathLike[str]) -> Path:
+    """The absolute data path to register; refuses a missing, empty or special one before any read."""
+    if not os.fspath(path).strip():
+        raise InvalidInputError(f"the path to register is empty ({os.fspath(path)!r}): give a file or folder "
+                                "(an empty path would mean the current directory)")
     source = Path(path).expanduser()
     if not source.exists():
         raise InvalidInputError(f"path {source} does not exist: check the path")

@@ -113,6 +113,32 @@ def inspect(path: Path, data_format: str, members: list[Path] | None = None, *, 
         pa.default_memory_pool().release_unused()
 
 
+def repeated_columns(names: list[str]) -> list[str]:
+    """The column names that occur more than once, each once, in order of first repeat."""
+    seen: set[str] = set()
+    repeated: dict[str, None] = {}
+    for name in names:
+        if name in seen:
+            repeated[name] = None
+        seen.add(name)
+    return list(repeated)
+
+
+def require_distinct_columns(path: Path, info: TableInfo) -> None:
+    """Refuse a table whose column names repeat, naming them.
+
+    Why: every reader selects columns by name (profile, drift, features, schema
+    contracts), so ``a,a`` is ambiguous there and pyarrow raises KeyError long after
+    the snapshot was accepted. Refused at registration, before anything is visible.
+    """
+    repeated = repeated_columns([field["name"] for field in info.schema])
+    if repeated:
+        names = ", ".join(f"'{name}'" for name in repeated)
+        raise InvalidInputError(
+            f"{path} repeats the column name(s) {names}: give every column its own name and register it again"
+        )
+
+
 def _describe(data_format: str, schema: pa.Schema, fingerprinter: Fingerprinter) -> TableInfo:
     from lineage.fingerprint import canonical_type
 

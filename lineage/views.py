@@ -61,7 +61,7 @@ def snapshot_detail(store: Store, snapshot: SnapshotInfo) -> dict[str, Any]:
         ("rows", f"{snapshot.rows:,}"), ("columns", str(snapshot.columns)),
         ("fingerprint", snapshot.fingerprint), ("parents", ", ".join(snapshot.parents) or "—"),
         ("transform", snapshot.transform or "—"), ("source", snapshot.source_uri),
-        ("stored", "yes" if snapshot.stored else "no (recorded with --no-copy)"),
+        ("stored", _stored_text(snapshot)),
         ("note", snapshot.note or "—"),
         ("created", f"{snapshot.created_at:%Y-%m-%d %H:%M:%S} UTC by {snapshot.created_by}"),
     ]
@@ -79,6 +79,13 @@ def snapshot_detail(store: Store, snapshot: SnapshotInfo) -> dict[str, Any]:
         "check_commands": snapshot_check_commands(store.objects, snapshot),
         "purged": purged_notice(snapshot),
     }
+
+
+def _stored_text(snapshot: SnapshotInfo) -> str:
+    """Whether the store holds the bytes now: a purged copy is gone, whatever the registration did."""
+    if snapshot.purged is not None:
+        return "no: bytes purged (see below)"
+    return "yes" if snapshot.stored else "no (recorded with --no-copy)"
 
 
 def purged_notice(snapshot: SnapshotInfo) -> str | None:

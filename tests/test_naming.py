@@ -86,9 +86,33 @@ def test_parse_ref_reads_8_to_64_lowercase_hex_characters_as_a_sha256_prefix(pre
     assert ref.name == prefix and ref.version is None  # a dataset could also be named like that
 
 
-@pytest.mark.parametrize("text", ["deadbee", "DEADBEEF", "deadbeeg", "a" * 65])
+@pytest.mark.parametrize(("text", "prefix"), [("DEADBEEF", "deadbeef"), ("E9554926635550A9", "e9554926635550a9"),
+                                              ("AbCdEf0123456789", "abcdef0123456789")])
+def test_parse_ref_reads_hex_in_capitals_as_the_lowercase_sha256_prefix(text: str, prefix: str) -> None:
+    ref = parse_ref(text)
+    assert ref.sha256_prefix == prefix  # digests are stored lowercase
+    assert ref.name == text  # a dataset named like that is still found by its own spelling
+
+
+@pytest.mark.parametrize("text", ["deadbee", "DEADBEE", "deadbeeg", "a" * 65])
 def test_parse_ref_does_not_read_other_strings_as_hex_prefixes(text: str) -> None:
     assert parse_ref(text).sha256_prefix is None
+
+
+@pytest.mark.parametrize("what", ["dataset name", "version", "model name", "alias"])
+def test_a_name_in_decomposed_unicode_is_refused_with_its_composed_form(what: str) -> None:
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFD", "données")
+    assert decomposed != "données"  # the source file holds the composed (NFC) form
+    with pytest.raises(InvalidNameError) as raised:
+        validate_name(decomposed, what=what)
+    assert str(raised.value) == (f"{what} 'donne\\u0301es' is not in composed Unicode form (NFC): "
+                                 "use the composed (NFC) form 'données'")
+    with pytest.raises(InvalidNameError, match="NFC"):
+        parse_ref(f"{decomposed}@v1")
+    with pytest.raises(InvalidNameError, match="NFC"):
+        parse_ref(f"customers@{decomposed}")
 
 
 @pytest.mark.parametrize(

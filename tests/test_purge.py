@@ -303,6 +303,33 @@ def test_cli_dry_run_then_yes_then_show_checkout_verify(shared: Store, tmp_path:
     assert again.exit_code == 0 and "already purged" in again.output and "nothing left to erase" in again.output
 
 
+def test_show_of_a_purged_snapshot_says_its_bytes_are_not_stored(shared: Store) -> None:
+    runner = CliRunner()
+    before = runner.invoke(main, ["snapshot", "show", "dir@1"])
+    assert re.search(r"^stored +yes$", before.output, re.M), before.output
+    assert runner.invoke(main, ["purge", "dir@1", "--reason", REASON, "--yes"]).exit_code == 0
+    show = runner.invoke(main, ["snapshot", "show", "dir@1"])
+    assert show.exit_code == 0, show.output
+    [stored] = [line for line in show.output.splitlines() if line.startswith("stored ")]
+    assert re.fullmatch(rf"stored +no: bytes purged on \d{{4}}-\d\d-\d\d \d\d:\d\d:\d\dZ by tester: {re.escape(REASON)}",
+                        stored), stored
+    document = json.loads(runner.invoke(main, ["snapshot", "show", "dir@1", "--json"]).output)
+    assert document["stored"] is False and document["purged"]["reason"] == REASON
+    assert json.loads(runner.invoke(main, ["snapshot", "show", "other@1", "--json"]).output)["stored"] is True
+
+
+def test_the_dashboard_detail_of_a_purged_snapshot_says_its_bytes_are_not_stored(shared: Store) -> None:
+    from lineage.views import snapshot_detail
+
+    def stored(ref: str) -> str:
+        facts = snapshot_detail(shared, shared.snapshots.get(ref))["facts"]
+        return str(facts.loc[facts["field"] == "stored", "value"].item())
+
+    assert stored("dir@1") == "yes"
+    assert CliRunner().invoke(main, ["purge", "dir@1", "--reason", REASON, "--yes"]).exit_code == 0
+    assert stored("dir@1").startswith("no: bytes purged") and stored("other@1") == "yes"
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (["purge", "nope@1", "--reason", REASON, "--yes"], "no snapshot nope@1"),
     (["purge", "dir@1", "--yes"], "purge needs a reason"),

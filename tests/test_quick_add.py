@@ -287,3 +287,40 @@ def test_the_check_is_repeated_under_the_lock(sqlite_store: Store, data_dir: Pat
     with pytest.raises(ImmutableVersionError):
         quick_add(str(write_parquet(data_dir / "b.parquet", rows=10, seed=2)), "d", "v1", "raw", "", "", NO_PROGRESS)
     assert _rows(sqlite_store) == before and len(calls) == 2
+
+
+def test_repeated_columns_decomposed_names_and_empty_paths_are_refused_on_both_paths(
+    sqlite_store: Store, data_dir: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import unicodedata
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from lineage.errors import InvalidInputError, InvalidNameError
+
+    store = sqlite_store
+    csv = data_dir / "dup.csv"
+    csv.write_text("a,a\n1,2\n")
+    folder = data_dir / "dup_dir"
+    folder.mkdir()
+    pq.write_table(pa.Table.from_arrays([pa.array([1]), pa.array([2])], names=["x", "x"]), folder / "p.parquet")
+    before, blobs = _rows(store), sorted(p for p in (store.home / "objects").rglob("*") if p.is_file())
+    for path in (csv, folder):
+        with pytest.raises(InvalidInputError, match="repeats the column name") as quick_error:
+            quick_add(str(path), "r", None, "raw", "", "", NO_PROGRESS)
+        with pytest.raises(InvalidInputError, match="repeats the column name") as full_error:
+            store.snapshots.add(path, dataset="r")
+        assert str(quick_error.value) == str(full_error.value)
+    file = write_parquet(data_dir / "f.parquet", rows=10)
+    decomposed = unicodedata.normalize("NFD", "données")
+    for dataset, version in [(decomposed, None), ("d", decomposed)]:
+        assert quick_add(str(file), dataset, version, "raw", "", "", NO_PROGRESS) is None  # the full path refuses
+        with pytest.raises(InvalidNameError, match="NFC"):
+            store.snapshots.add(file, dataset=dataset, version=version)
+    monkeypatch.chdir(data_dir)  # a folder holding Parquet files, which an empty path used to register
+    for empty in ("", "  "):  # an unset shell variable, say
+        assert quick_add(empty, "d", None, "raw", "", "", NO_PROGRESS) is None
+        with pytest.raises(InvalidInputError, match="the path to register is empty"):
+            store.snapshots.add(empty, dataset="d")
+    assert _rows(store) == before and sorted(p for p in (store.home / "objects").rglob("*") if p.is_file()) == blobs

@@ -204,11 +204,17 @@ def test_checkout_restores_exact_bytes_and_refuses_existing_destination(store: S
     assert sha256_of(dest) == info.sha256
 
 
-def test_checkout_of_directory_snapshot_restores_every_member(store: Store, data_dir: Path) -> None:
+def _parts_folder(data_dir: Path) -> Path:
+    """A Parquet folder of two members, one in a partition subfolder."""
     folder = data_dir / "parts"
     (folder / "p=1").mkdir(parents=True)
     write_parquet(folder / "p=1" / "a.parquet", seed=1)
     write_parquet(folder / "b.parquet", seed=2)
+    return folder
+
+
+def test_checkout_of_directory_snapshot_restores_every_member(store: Store, data_dir: Path) -> None:
+    folder = _parts_folder(data_dir)
     info = store.snapshots.add(folder, dataset="parts", version="1")
     shutil.rmtree(folder)
     out = store.snapshots.checkout("parts@1", data_dir / "restored")
@@ -246,3 +252,159 @@ def test_bad_files_are_refused_before_anything_is_written(store: Store, data_dir
             store.snapshots.add(bad, dataset="bad")
     assert store.snapshots.list() == []
     assert list(store.objects.iter_keys()) == []
+
+
+# -- forced checkout never removes what it cannot give back --------------------------------------
+def _cli(store: Store, *args: str):  # type: ignore[no-untyped-def]
+    from click.testing import CliRunner
+
+    from lineage.cli import main
+
+    return CliRunner().invoke(main, list(args), env={"LINEAGE_HOME": str(store.home)})
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_forced_checkout_to_an_empty_dest_or_the_current_directory_is_refused_and_removes_nothing(
+    sqlite_store: Store, data_dir: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sqlite_store.snapshots.add(write_parquet(data_dir / "a.parquet"), dataset="a", version="1")
+    work = data_dir / "wd" / "sub"
+    work.mkdir(parents=True)
+    (work / "f.txt").write_text("keep me")
+    monkeypatch.chdir(work)
+    for dest, problem in [("", "the destination is empty"), ("   ", "the destination is empty"),
+                          (".", "is the current directory"), ("..", "is the current directory or one of its parents"),
+                          (str(data_dir), "is the current directory or one of its parents")]:
+        result = _cli(sqlite_store, "snapshot", "checkout", "a@1", dest, "--force")
+        assert result.exit_code == 2, (dest, result.output)
+        assert problem in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
+        assert work.is_dir() and (work / "f.txt").read_text() == "keep me"
+    with pytest.raises(InvalidInputError, match="the destination is empty"):
+        sqlite_store.snapshots.checkout("a@1", "")
+    assert sorted(p.name for p in work.parent.iterdir()) == ["sub"]  # no temporary left either
+
+
+def test_forced_checkout_refuses_a_folder_holding_other_files_and_the_store_itself(
+    sqlite_store: Store, data_dir: Path,
+) -> None:
+    sqlite_store.snapshots.add(write_parquet(data_dir / "a.parquet"), dataset="a", version="1")
+    unrelated = data_dir / "thesis"
+    (unrelated / "chapters").mkdir(parents=True)
+    (unrelated / "chapters" / "one.md").write_text("months of work")
+    (unrelated / "notes.txt").write_text("more")
+    before = _tree(unrelated)
+    with pytest.raises(DestinationExistsError, match="holds files the snapshot does not .*chapters/one.md.*: "
+                                                     "remove it yourself or pick another DEST"):
+        sqlite_store.snapshots.checkout("a@1", unrelated, force=True)
+    assert _tree(unrelated) == before
+    home = sqlite_store.home
+    store_files = _tree(home)
+    for dest in [home, home / "objects", home / "lineage.db", home.parent]:
+        with pytest.raises(DestinationExistsError, match="Lineage store"):
+            sqlite_store.snapshots.checkout("a@1", dest, force=True)
+    assert _tree(home) == store_files
+    empty = data_dir / "empty"
+    empty.mkdir()
+    out = sqlite_store.snapshots.checkout("a@1", empty, force=True)  # an empty folder loses nothing
+    assert out.is_file() and sha256_of(out) == sqlite_store.snapshots.get("a@1").sha256
+
+
+def test_forced_checkout_replaces_an_earlier_checkout_of_the_same_folder_snapshot(store: Store, data_dir: Path) -> None:
+    folder = _parts_folder(data_dir)
+    info = store.snapshots.add(folder, dataset="parts", version="1")
+    out = store.snapshots.checkout("parts@1", data_dir / "restored")
+    (out / "b.parquet").write_bytes(b"edited by hand")  # a checkout edited since, and one member deleted
+    (out / "p=1" / "a.parquet").unlink()
+    store.snapshots.checkout("parts@1", out, force=True)
+    assert {p: hashlib.sha256(b).hexdigest() for p, b in _tree(out).items()} == {
+        f["path"]: f["sha256"] for f in info.files}
+    (out / "p=1" / "mine.csv").write_text("x\n1\n")  # a file the snapshot does not hold: no longer replaceable
+    with pytest.raises(DestinationExistsError, match="p=1/mine.csv"):
+        store.snapshots.checkout("parts@1", out, force=True)
+    assert (out / "p=1" / "mine.csv").read_text() == "x\n1\n"
+
+
+# -- tables whose column names repeat --------------------------------------------------------------
+def test_a_table_whose_column_names_repeat_is_refused_before_anything_is_written(store: Store, data_dir: Path) -> None:
+    import pyarrow as pa
+
+    csv = data_dir / "dup.csv"
+    csv.write_text("a,a,b\n1,2,3\n")
+    table = pa.Table.from_arrays([pa.array([1]), pa.array([2]), pa.array([3])], names=["x", "y", "x"])
+    single = data_dir / "dup.parquet"
+    pq.write_table(table, single)
+    folder = data_dir / "dup_dir"
+    folder.mkdir()
+    pq.write_table(table, folder / "part-0.parquet")
+    for path, repeated in [(csv, "'a'"), (single, "'x'"), (folder, "'x'")]:
+        with pytest.raises(InvalidInputError, match=f"repeats the column name\\(s\\) {repeated}: give every column"):
+            store.snapshots.add(path, dataset="r")
+    assert store.snapshots.list() == []
+    assert list(store.objects.iter_keys()) == []
+
+
+# -- sha256 prefixes in capitals -----------------------------------------------------------------
+def test_an_uppercase_sha256_prefix_finds_the_snapshot(store: Store, data_dir: Path) -> None:
+    from lineage.graph import trace
+
+    info = store.snapshots.add(write_parquet(data_dir / "a.parquet"), dataset="d", version="1")
+    upper = info.sha256[:16].upper()
+    assert upper != info.sha256[:16]
+    assert store.snapshots.get(upper).ref == "d@1"
+    assert trace(store, upper).root_node.ref == "d@1"
+    child = store.snapshots.add(write_parquet(data_dir / "b.parquet", seed=3), dataset="c", version="1", parents=[upper])
+    assert child.parents == ["d@1"]
+
+
+# -- names in decomposed Unicode -----------------------------------------------------------------
+def test_a_dataset_name_in_decomposed_unicode_is_refused_not_a_second_dataset(store: Store, data_dir: Path) -> None:
+    import unicodedata
+
+    from lineage.errors import InvalidNameError
+
+    path = write_parquet(data_dir / "a.parquet")
+    store.snapshots.add(path, dataset=unicodedata.normalize("NFC", "données"), version="1")
+    with pytest.raises(InvalidNameError, match=r"not in composed Unicode form \(NFC\): use the composed"):
+        store.snapshots.add(path, dataset=unicodedata.normalize("NFD", "données"), version="2")
+    with pytest.raises(InvalidNameError, match="NFC"):
+        store.snapshots.add(path, dataset="d", version=unicodedata.normalize("NFD", "é1"))
+    assert store.snapshots.dataset_names() == ["données"]
+
+
+# -- a re-add never drops the lineage it names -------------------------------------------------------
+def test_re_adding_the_same_bytes_with_other_parents_or_note_is_refused_and_changes_nothing(
+    store: Store, data_dir: Path,
+) -> None:
+    raw1 = store.snapshots.add(write_csv(data_dir / "r1.csv", seed=1), dataset="raw", version="1")
+    raw2 = store.snapshots.add(write_csv(data_dir / "r2.csv", seed=2), dataset="raw", version="2")
+    path = write_parquet(data_dir / "c.parquet")
+    store.snapshots.add(path, dataset="clean", version="1", parents=[raw1.ref], transform="etl:clean", note="v1 run")
+    events = len(store.audit.log())
+    for changed in [{"parents": [raw2.ref]}, {"parents": [raw1.ref, raw2.ref]},
+                    {"parents": [raw1.ref], "transform": "etl:other"}, {"note": "another run"}]:
+        with pytest.raises(ImmutableVersionError, match=r"clean@1 is already registered with (other parents \(raw@1\)|"
+                                                        r"another transform \(etl:clean\)|another note \('v1 run'\)): nothing changed; "
+                                                        "register the new lineage under a new version"):
+            store.snapshots.add(path, dataset="clean", version="1", **changed)  # type: ignore[arg-type]
+    for same in [{}, {"parents": [raw1.ref]}, {"parents": ["raw@1", raw1.sha256[:12]], "transform": "etl:clean"},
+                 {"note": "v1 run"}]:  # a pipeline re-run: nothing new named
+        assert store.snapshots.add(path, dataset="clean", version="1", **same).created is False  # type: ignore[arg-type]
+    assert len(store.audit.log()) == events
+    assert store.snapshots.get("clean@1").parents == ["raw@1"]
+
+
+def test_the_cli_re_add_with_another_note_is_refused_even_from_the_hash_cache(sqlite_store: Store, data_dir: Path) -> None:
+    path = write_parquet(data_dir / "a.parquet")
+    assert _cli(sqlite_store, "snapshot", "add", str(path), "--dataset", "d", "--version", "1", "--note", "first").exit_code == 0
+    import os
+
+    os.utime(path, (1_600_000_000, 1_600_000_000))  # old enough for the hash cache: the quick read answers re-adds
+    sqlite_store.snapshots.add(path, dataset="d", version="1")
+    again = _cli(sqlite_store, "snapshot", "add", str(path), "--dataset", "d", "--version", "1")
+    assert again.exit_code == 0 and "already registered as d@1" in again.output
+    refused = _cli(sqlite_store, "snapshot", "add", str(path), "--dataset", "d", "--version", "1", "--note", "second")
+    assert refused.exit_code == 2 and "d@1 is already registered with another note ('first')" in refused.stderr
+    assert sqlite_store.snapshots.get("d@1").note == "first"
