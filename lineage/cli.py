@@ -26,13 +26,20 @@ def _fail(message: str, code: int = 2) -> None:
 
 
 def handles_errors(command: F) -> F:
-    """Turn every LineageError into one line on stderr and exit 2 (no traceback)."""
+    """Turn every LineageError into one line on stderr and exit 2 (no traceback).
+
+    It first refuses unusable ``LINEAGE_*`` values (a home that is a file, a non-boolean
+    LINEAGE_READ_ONLY): every command then says the same, including the quick paths that
+    never build ``Settings``; ``--help`` still works, since it never reaches a command.
+    """
 
     @wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from lineage.env import check_environment
         from lineage.errors import LineageError
 
         try:
+            check_environment()
             return command(*args, **kwargs)
         except LineageError as exc:
             _fail(str(exc), exc.exit_code)
@@ -63,6 +70,11 @@ def _print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
 
 
 def _parse_time(text: str | None, option: str) -> datetime | None:
+    """A user's time as aware UTC (naive means UTC); one line and exit 2 when it is not one.
+
+    The offset is applied here: ``0001-01-01T00:00:00+01:00`` is before year 1 in UTC, which
+    no datetime holds, so every store query would otherwise die of an OverflowError.
+    """
     if text is None:
         return None
     from datetime import UTC
@@ -72,7 +84,33 @@ def _parse_time(text: str | None, option: str) -> datetime | None:
     except ValueError:
         _fail(f"{option} '{text}' is not an ISO 8601 time: use e.g. 2026-03-03 or 2026-03-03T12:00:00Z")
         raise  # unreachable
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        _fail(f"{option} '{text}' is outside the years 1 to 9999 once converted to UTC: "
+              "give a time between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z")
+        raise  # unreachable
+
+
+def _check_output_file(path: str, option: str = "-o") -> None:
+    """Refuse an output path that cannot be written as a file, before any work or any byte is written."""
+    import os
+    from pathlib import Path
+
+    from lineage.errors import InvalidInputError
+
+    if not path.strip():
+        raise InvalidInputError(f"{option} is empty: give the path of the file to write")
+    target = Path(path)
+    if target.is_dir():
+        raise InvalidInputError(f"{option} {path} is a folder: give a file path, e.g. {target / 'out'}")
+    folder = target.parent
+    if not folder.is_dir():
+        raise InvalidInputError(f"{option} {path}: the folder {folder} does not exist: create it or give another path")
+    if not os.access(folder, os.W_OK | os.X_OK) or (target.exists() and not os.access(target, os.W_OK)):
+        raise InvalidInputError(f"{option} {path} is not writable: give a path you may write to")
 
 
 class TerminalProgress:
@@ -102,7 +140,80 @@ def _progress(as_json: bool):  # type: ignore[no-untyped-def]
     return NO_PROGRESS if as_json else TerminalProgress()
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class OneLineUsageError(click.UsageError):
+    """A click usage error shown as the product shows every error: one line, exit 2."""
+
+    def __init__(self, error: click.UsageError, help_path: str) -> None:
+        super().__init__(error.format_message(), error.ctx)
+        self.help_path = help_path
+
+    def show(self, file: Any = None) -> None:
+        problem = " ".join(self.format_message().split()).replace(". (", " (").rstrip(".")
+        click.echo(f"error: {problem}: see {self.help_path} --help", err=True)
+
+
+def _help_path(error: click.UsageError, top: click.Context | None) -> str:
+    """The command whose --help explains ``error``.
+
+    For a group's default command (``lineage report MODEL@V``) that is the group, since the
+    default command has no name a user types. Click raises some parser errors (an option
+    missing its value) without a context: the path is then read from the command line.
+    """
+    ctx = error.ctx
+    if ctx is None:
+        return _path_in_args(top) if top is not None else "lineage"
+    parent = ctx.parent
+    if parent is not None and isinstance(parent.command, click.Group) and \
+            parent.command.get_command(parent, ctx.info_name or "") is not ctx.command:
+        return parent.command_path
+    return ctx.command_path
+
+
+def _path_in_args(top: click.Context) -> str:
+    """``lineage snapshot list`` for ``lineage snapshot list --as-of``: the leading command names."""
+    command, names = top.command, [top.command_path]
+    for token in top.meta.get(_ARGS_KEY, []):
+        sub = command.get_command(top, token) if isinstance(command, click.Group) else None
+        if sub is None:
+            break
+        command = sub
+        names.append(token)
+    return " ".join(names)
+
+
+_ARGS_KEY = "lineage.args"
+
+
+class LineageGroup(click.Group):
+    """The top-level group: click's 3-4 line usage errors (Usage/Try/Error) become one line.
+
+    Every usage error of any subcommand is raised while this group makes its context
+    (its own options) or invokes (a subcommand's parsing and body), so catching there
+    covers the whole CLI. A group called without arguments still prints its help.
+    """
+
+    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
+                     **extra: Any) -> click.Context:
+        given = list(args)
+        try:
+            ctx = super().make_context(info_name, args, parent, **extra)
+        except click.exceptions.NoArgsIsHelpError:
+            raise
+        except click.UsageError as exc:
+            raise OneLineUsageError(exc, _help_path(exc, None)) from None
+        ctx.meta[_ARGS_KEY] = given
+        return ctx
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.NoArgsIsHelpError, OneLineUsageError):
+            raise
+        except click.UsageError as exc:
+            raise OneLineUsageError(exc, _help_path(exc, ctx)) from None
+
+
+@click.group(cls=LineageGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="lineage", prog_name="lineage")
 def main() -> None:
     """Lineage: trace every model to the exact data and feature logic it was built from.
@@ -127,8 +238,27 @@ def migrate() -> None:
     """Upgrade the store's schema to this release (same as init on an existing store)."""
     from lineage.db import SCHEMA_HEAD
 
+    _require_store_to_migrate()
     store = _open_store(create=True)
     click.echo(f"store at {store.home} is at schema {SCHEMA_HEAD}")
+
+
+def _require_store_to_migrate() -> None:
+    """Refuse where there is no store: a mistyped LINEAGE_HOME must not quietly become a new empty store."""
+    from lineage.config import Settings
+    from lineage.db import Database, redact
+    from lineage.errors import NotFoundError
+
+    settings = Settings()
+    database = Database(settings.resolved_db_url)
+    try:
+        path = database.sqlite_path()  # checked first: connecting to a missing file would create it
+        missing = (path is not None and not path.is_file()) or database.current_revision() is None
+    finally:
+        database.dispose()
+    if missing:
+        raise NotFoundError(f"no Lineage store at {settings.home} ({redact(database.url)}) to migrate: "
+                            "`lineage init` creates a store; migrate only upgrades an existing one")
 
 
 @main.command()
@@ -179,7 +309,7 @@ def snapshot_add(path: str, dataset: str, version: str | None, stage: str, paren
     if not (as_json or parents):  # an unchanged re-add needs no SQLAlchemy: see lineage/quick_reads.py
         from lineage.quick_reads import already_registered
 
-        known = already_registered(path, dataset, version, stage)
+        known = already_registered(path, dataset, version, stage, note)
         if known is not None:
             _print_added(known)
             return
@@ -258,7 +388,7 @@ def snapshot_show(ref: str, as_json: bool) -> None:
         ("sha256", info.sha256), ("size", f"{info.size_bytes} bytes ({human_size(info.size_bytes)})"),
         ("rows", info.rows), ("columns", info.columns), ("fingerprint", info.fingerprint),
         ("parents", ", ".join(info.parents) or "-"), ("transform", info.transform or "-"),
-        ("source", info.source_uri), ("stored", "yes" if info.stored else "no (--no-copy)"),
+        ("source", info.source_uri), ("stored", _stored_text(info)),
         ("note", info.note or "-"), ("created", f"{info.created_at.isoformat()} by {info.created_by}"),
     ]
     members = sum(1 for d in digests if d.path)
@@ -276,6 +406,13 @@ def snapshot_show(ref: str, as_json: bool) -> None:
 
     for command in snapshot_check_commands(store.objects, info):
         click.echo(f"check with  {command}")
+
+
+def _stored_text(info: Any) -> str:
+    """The ``stored`` line of ``snapshot show``: a purged copy is not stored, whatever the registration said."""
+    if info.purged is not None:
+        return f"no: bytes {info.purged.describe()}"
+    return "yes" if info.stored else "no (--no-copy)"
 
 
 @snapshot.command("verify")
@@ -303,7 +440,8 @@ def snapshot_verify(ref: str | None, dataset: str | None, all_: bool, as_json: b
 @snapshot.command("checkout")
 @click.argument("ref")
 @click.argument("dest")
-@click.option("--force", is_flag=True, help="Replace DEST if it exists.")
+@click.option("--force", is_flag=True,
+              help="Replace DEST if it exists: a file, or a folder that is empty or holds only this snapshot's files.")
 @handles_errors
 def snapshot_checkout(ref: str, dest: str, force: bool) -> None:
     """Write the exact registered bytes of REF to DEST."""

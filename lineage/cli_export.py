@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from lineage.cli import _open_store, _parse_time, handles_errors
+from lineage.cli import _check_output_file, _open_store, _parse_time, handles_errors
 
 
 @click.group("export")
@@ -24,8 +24,15 @@ def export() -> None:
 def export_openlineage(output: str | None, since: str | None, url: str | None, namespace: str | None) -> None:
     """Snapshot registrations, derivations, materialisations and training runs as OpenLineage RunEvents."""
     from lineage.openlineage import export_items, export_lines, posting, write_jsonl
+    from lineage.openlineage_io import check_endpoint, check_namespace
 
     moment = _parse_time(since, "--since")
+    if output is not None:
+        _check_output_file(output)
+    if url is not None:
+        check_endpoint(url)
+    if namespace is not None:
+        check_namespace(namespace)
     store = _open_store()
     if output and not url:  # the workers' slices are appended in bulk, not re-read line by line
         count = write_jsonl(export_items(store, since=moment, namespace=namespace), output)

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from lineage.cli import _fail, _open_store, _print_json, handles_errors
+from lineage.cli import _check_output_file, _fail, _open_store, _print_json, handles_errors
 
 
 class DefaultCommandGroup(click.Group):
@@ -43,6 +43,11 @@ def report_make(ref: str, fmt: str, output: str, unsigned: bool) -> None:
     from lineage.reports import build_report, render
     from lineage.reports.signing import key_paths, load_private_key, sign
 
+    if output == "-":
+        if fmt == "pdf":
+            _fail("a PDF report needs a file: give -o FILE.pdf")
+    else:
+        _check_output_file(output)
     store = _open_store()
     report = build_report(store, ref)
     private_path, _ = key_paths(store.home)
@@ -52,17 +57,28 @@ def report_make(ref: str, fmt: str, output: str, unsigned: bool) -> None:
         signed_with = report["signature"]["public_key_fingerprint"]
     data = render(report, fmt)
     if output == "-":
-        if fmt == "pdf":
-            _fail("a PDF report needs a file: give -o FILE.pdf")
         click.echo(data.decode("utf-8"), nl=False)
     else:
-        Path(output).write_bytes(data)
+        _write_report(Path(output), data)
     where = "stdout" if output == "-" else output
     if signed_with:
         click.echo(f"wrote {fmt} report of {report['model']['ref']} to {where}, signed (key {signed_with})", err=True)
     else:
         why = "--unsigned" if unsigned else f"no key at {private_path}: run `lineage keys init`"
         click.echo(f"wrote {fmt} report of {report['model']['ref']} to {where}, UNSIGNED ({why})", err=True)
+
+
+def _write_report(target: Path, data: bytes) -> None:
+    """Write through a temp file renamed into place: a failed write leaves no half report behind."""
+    from lineage.errors import InvalidInputError
+
+    temp = target.with_name(f".{target.name}.tmp")
+    try:
+        temp.write_bytes(data)
+        temp.replace(target)
+    except OSError as exc:
+        temp.unlink(missing_ok=True)
+        raise InvalidInputError(f"cannot write {target}: {exc.strerror or exc}: give a path you may write to") from None
 
 
 report = DefaultCommandGroup("report", default_command=report_make,
@@ -77,14 +93,18 @@ report = DefaultCommandGroup("report", default_command=report_make,
 def report_verify(file: str, key_path: str | None, as_json: bool) -> None:
     """Check a report's signature and content; exit 1 on any edit, 2 when FILE is not a report."""
     from lineage.config import Settings
+    from lineage.errors import InvalidInputError
     from lineage.reports.files import UnreadableReportError, verify_report_file
     from lineage.reports.signing import key_paths, load_public_key
 
-    if key_path:
+    if key_path is not None:
+        if not key_path.strip():
+            raise InvalidInputError("--key is empty: give the signer's public key file (PEM), "
+                                    "e.g. <LINEAGE_HOME>/keys/report_ed25519.pub")
         trusted_key, trusted = load_public_key(Path(key_path)), "given key"
-    else:
+    else:  # the store's key; never the report's own, which anyone can re-sign with
         _, public_path = key_paths(Settings().home)
-        trusted_key, trusted = (load_public_key(public_path), "store key") if public_path.exists() else (None, "embedded key")
+        trusted_key, trusted = (load_public_key(public_path), "store key") if public_path.is_file() else (None, "")
     try:
         result = verify_report_file(file, trusted_key, trusted)
     except UnreadableReportError as exc:
@@ -115,5 +135,6 @@ def keys_init(force: bool) -> None:
     from lineage.config import Settings
     from lineage.reports.signing import init_keys
 
-    path, fingerprint = init_keys(Settings().home, force=force)
+    settings = Settings()
+    path, fingerprint = init_keys(settings.home, force=force, read_only=settings.read_only)
     click.echo(f"wrote {path} (mode 0600) and {path}.pub, fingerprint {fingerprint}")

@@ -19,7 +19,15 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from lineage.env import DEFAULT_HOME, absolute_home, default_db_url, default_user, from_environment
+from lineage.env import (
+    DEFAULT_HOME,
+    absolute_home,
+    check_home,
+    check_read_only,
+    default_db_url,
+    default_user,
+    from_environment,
+)
 from lineage.errors import InvalidInputError
 
 
@@ -36,7 +44,12 @@ class Settings(BaseModel):
     read_only: bool = False
 
     def __init__(self, **values: Any) -> None:
-        super().__init__(**{**_from_environment(), **values})
+        """Read the environment, refusing with one line what pydantic would refuse with a traceback."""
+        merged = {**_from_environment(), **values}
+        if isinstance(merged.get("read_only"), str):
+            check_read_only(merged["read_only"])
+        super().__init__(**merged)
+        check_home(self.home)
 
     @field_validator("home", mode="after")
     @classmethod

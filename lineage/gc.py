@@ -14,9 +14,12 @@ same grace period. Dry run by default; the deletion is audited.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from lineage.errors import InvalidInputError
 
 if TYPE_CHECKING:
     from lineage.store import Store
@@ -62,6 +65,7 @@ def collect(store: Store, *, remove: bool = False, grace_seconds: float = DEFAUL
     """Find (and with ``remove`` delete) unreferenced blobs older than the grace period."""
     from lineage.audit import append_event
 
+    _check_grace(grace_seconds)
     if remove:
         store.require_writable()
     keep = referenced_blobs(store)
@@ -85,3 +89,10 @@ def collect(store: Store, *, remove: bool = False, grace_seconds: float = DEFAUL
                          payload={"removed": old, "grace_seconds": grace_seconds,
                                   "stale_temporaries": len(temporaries)})
     return GcResult(len(keep), old, young, remove, temporaries)
+
+
+def _check_grace(grace_seconds: float) -> None:
+    """A negative, NaN or infinite grace period would delete blobs of registrations in flight, or nothing ever."""
+    if not (math.isfinite(grace_seconds) and grace_seconds >= 0):
+        raise InvalidInputError(f"--grace {grace_seconds:g} is not a number of seconds >= 0: give a finite "
+                                f"number such as {DEFAULT_GRACE_SECONDS} (the default)")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Iterable, Iterator
@@ -25,7 +26,7 @@ from typing import Any
 
 import orjson
 
-from lineage.errors import LineageError
+from lineage.errors import InvalidInputError, LineageError
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), check_circular=False)
 _PLACEHOLDER = f"\x00lineage-fragment-{uuid.uuid4().hex}:"  # per process: no stored text can contain it
@@ -98,9 +99,37 @@ def post(events: Iterable[dict[str, Any] | str], url: str, *, api_key: str | Non
     return sum(1 for _ in posting(events, url, api_key=api_key, timeout=timeout))
 
 
+def check_endpoint(url: str) -> None:
+    """Refuse a URL that is not http(s) with a host, before any event is built or any file written."""
+    parts = urllib.parse.urlsplit(url.strip())
+    try:
+        host = parts.hostname
+    except ValueError:  # a malformed port or bracket
+        host = None
+    if parts.scheme.lower() not in ("http", "https") or not host:
+        raise InvalidInputError(f"--url {url!r} is not an http:// or https:// URL with a host: give the endpoint, "
+                                "e.g. http://marquez:5000/api/v1/lineage")
+
+
+def check_namespace(namespace: str) -> None:
+    """Refuse an empty namespace: every job and dataset would be exported in none."""
+    if not namespace.strip():
+        raise InvalidInputError("--namespace is empty: give one such as lineage://prod, "
+                                "or leave the option out for lineage://<store>")
+
+
 def posting(events: Iterable[dict[str, Any] | str], url: str, *, api_key: str | None = None,
             timeout: float = 30.0) -> Iterator[str]:
-    """POST each event as it comes and pass its line on (so one export can be written and sent)."""
+    """POST each event as it comes and pass its line on (so one export can be written and sent).
+
+    The URL is checked now, not at the first event: a bad one then writes nothing.
+    """
+    check_endpoint(url)
+    return _posting(events, url, api_key=api_key, timeout=timeout)
+
+
+def _posting(events: Iterable[dict[str, Any] | str], url: str, *, api_key: str | None,
+             timeout: float) -> Iterator[str]:
     headers = {"Content-Type": "application/json"}
     if api_key:
         headers["Authorization"] = f"Bearer {api_key}"

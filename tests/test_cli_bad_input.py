@@ -194,3 +194,122 @@ def test_bad_input_through_the_real_command_prints_no_traceback(home: Path, tmp_
         assert done.returncode == 2
         assert done.stdout == "" and "Traceback" not in done.stderr
         assert len(done.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("args", [
+    ["trace", "good@1", "--as-of", "{early}"],
+    ["impact", "good@1", "--as-of", "{late}"],
+    ["snapshot", "list", "--as-of", "{early}"],
+    ["snapshot", "list", "--json", "--as-of", "{late}"],
+    ["model", "aliases", "churn", "--as-of", "{early}"],
+    ["audit", "log", "--since", "{late}"],
+    ["export", "openlineage", "--since", "{early}"],
+])
+def test_time_whose_offset_leaves_the_calendar_is_one_line(home: Path, args: list[str]) -> None:
+    """Years 1 and 9999 with an offset are valid ISO 8601 but outside what a datetime holds in UTC."""
+    times = {"early": "0001-01-01T00:00:00+01:00", "late": "9999-12-31T23:00:00-05:00"}
+    run_refused(home, [a.format(**times) for a in args], "outside the years 1 to 9999 once converted to UTC")
+
+
+@pytest.mark.parametrize("args", [["init"], ["demo"], ["keys", "init"], ["migrate"], ["snapshot", "list"],
+                                  ["snapshot", "list", "--json"], ["audit", "log"], ["gc"]])
+def test_lineage_home_that_is_a_file_is_named_by_every_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                               args: list[str]) -> None:
+    a_file = tmp_path / "somefile.csv"
+    a_file.write_bytes(b"a,b\n1,2\n")
+    monkeypatch.setenv("LINEAGE_HOME", str(a_file))
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2 and result.stdout == "", result.output
+    message = result.stderr.strip()
+    assert message.count("\n") == 0 and message == (
+        f"error: LINEAGE_HOME {a_file} is a file, not a store folder: set LINEAGE_HOME to a folder "
+        "(`lineage init` creates the store in it)")
+    assert a_file.read_bytes() == b"a,b\n1,2\n" and sorted(tmp_path.iterdir()) == [a_file]
+
+
+@pytest.mark.parametrize("args", [["snapshot", "list"], ["snapshot", "list", "--json"], ["audit", "log"],
+                                  ["snapshot", "add", "{data}", "--dataset", "d"], ["init"], ["keys", "init"],
+                                  ["gc", "--yes"]])
+@pytest.mark.parametrize("value", ["2", "", "maybe"])
+def test_read_only_that_is_not_a_boolean_is_refused_by_reads_and_writes(
+        home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], value: str) -> None:
+    data = write_csv(tmp_path / "d.csv")
+    monkeypatch.setenv("LINEAGE_READ_ONLY", value)
+    message = run_refused(home, [a.format(data=data) for a in args], f"LINEAGE_READ_ONLY is {value!r}, not a boolean")
+    assert "1, true, yes or on" in message and "0, false, no or off" in message
+    assert not (home / "keys").exists()
+
+
+def test_read_only_words_are_the_ones_pydantic_reads() -> None:
+    """The quick paths check the words without pydantic: both must accept exactly the same ones."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from lineage.env import FALSE_WORDS, TRUE_WORDS
+
+    adapter = TypeAdapter(bool)
+    for word in [*TRUE_WORDS, *FALSE_WORDS, *(w.upper() for w in TRUE_WORDS | FALSE_WORDS)]:
+        assert adapter.validate_python(word) == (word.lower() in TRUE_WORDS)
+    for word in ["2", "", "maybe", " yes", "none", "-1"]:
+        with pytest.raises(ValidationError):
+            adapter.validate_python(word)
+
+
+def test_settings_refuse_bad_values_with_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from lineage.config import Settings
+    from lineage.errors import InvalidInputError
+
+    monkeypatch.setenv("LINEAGE_READ_ONLY", "2")
+    with pytest.raises(InvalidInputError, match="LINEAGE_READ_ONLY is '2', not a boolean"):
+        Settings()
+    monkeypatch.setenv("LINEAGE_READ_ONLY", "Yes")
+    assert Settings().read_only is True
+    a_file = tmp_path / "f"
+    a_file.touch()
+    with pytest.raises(InvalidInputError, match="is a file, not a store folder"):
+        Settings(home=a_file)
+
+
+def test_migrate_refuses_a_home_without_a_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for home in (tmp_path / "typo", empty):
+        monkeypatch.setenv("LINEAGE_HOME", str(home))
+        result = CliRunner().invoke(main, ["migrate"])
+        assert result.exit_code == 2 and result.stdout == "", result.output
+        assert result.stderr.count("\n") == 1 and "`lineage init` creates a store" in result.stderr
+    assert not (tmp_path / "typo").exists() and list(empty.iterdir()) == []
+
+
+@pytest.mark.parametrize("args,expected", [
+    (["snapshot", "list", "--bogus"], "error: No such option '--bogus': see main snapshot list --help"),
+    (["report", "good@1", "--format", "xml", "-o", "x.xml"],
+     "error: Invalid value for '--format': 'xml' is not one of 'json', 'md', 'html', 'pdf': see main report --help"),
+    (["report", "good@1"], "error: Missing option '-o' / '--output': see main report --help"),
+    (["trace", "good@1", "--json", "--dot"], "error: give --json or --dot, not both: see main trace --help"),
+    (["no-such-command"], "error: No such command 'no-such-command': see main --help"),
+    (["snapshot", "list", "--as-of"], "error: Option '--as-of' requires an argument: see main snapshot list --help"),
+    (["gc", "--grace", "soon"], "error: Invalid value for '--grace': 'soon' is not a valid float: see main gc --help"),
+])
+def test_usage_errors_are_one_line(home: Path, args: list[str], expected: str) -> None:
+    """(CliRunner names the program after the function, ``main``; installed, it is ``lineage``.)"""
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2 and result.stdout == "", result.output
+    assert result.stderr == expected + "\n"
+
+
+def test_usage_error_of_the_installed_command_names_it(home: Path) -> None:
+    env = dict(os.environ, LINEAGE_HOME=str(home))
+    done = subprocess.run([sys.executable, "-m", "lineage.cli", "report", "good@1", "--format", "xml", "-o", "x"],
+                          capture_output=True, text=True, env=env)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.strip().splitlines() == [
+        "error: Invalid value for '--format': 'xml' is not one of 'json', 'md', 'html', 'pdf': "
+        "see python -m lineage.cli report --help"]
+
+
+def test_help_and_bare_groups_still_print_help(home: Path) -> None:
+    assert CliRunner().invoke(main, ["--help"]).stdout.startswith("Usage: main [OPTIONS] COMMAND [ARGS]...")
+    report_help = CliRunner().invoke(main, ["report", "--help"])
+    assert report_help.exit_code == 0 and "verify FILE" in report_help.stdout
+    bare = CliRunner().invoke(main, ["snapshot"])
+    assert "Usage: main snapshot [OPTIONS] COMMAND [ARGS]..." in bare.output and "Commands:" in bare.output

@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from lineage.cli import main
+from lineage.errors import InvalidInputError
 from lineage.gc import DEFAULT_GRACE_SECONDS, collect
 from lineage.store import Store
 from tests.blobs import backdate
@@ -96,3 +97,17 @@ def test_gc_removes_temporary_objects_left_by_interrupted_writes(store: Store, d
     assert all(r.ok for r in store.snapshots.verify())
     assert store.audit.log(action="store.gc", newest_first=True)[0].payload["stale_temporaries"] == 1
     assert store.audit.verify_chain().ok
+
+
+@pytest.mark.parametrize("grace", ["-1", "nan", "inf", "-inf"])
+def test_gc_grace_must_be_a_finite_number_of_seconds(sqlite_store: Store, grace: str) -> None:
+    """A negative or NaN grace would delete the blob of a registration in flight; an infinite one nothing, ever."""
+    in_flight = sqlite_store.objects.put_bytes(b"a registration in flight").sha256
+    events = len(sqlite_store.audit.log())
+    result = CliRunner().invoke(main, ["gc", "--yes", "--grace", grace])
+    assert result.exit_code == 2 and result.stdout == "", result.output
+    assert result.stderr.count("\n") == 1 and "is not a number of seconds >= 0" in result.stderr
+    assert sqlite_store.objects.exists(in_flight) and len(sqlite_store.audit.log()) == events
+    with pytest.raises(InvalidInputError, match="--grace"):
+        collect(sqlite_store, remove=True, grace_seconds=float(grace))
+    assert CliRunner().invoke(main, ["gc", "--grace", "0"]).exit_code == 0

@@ -473,3 +473,33 @@ def test_lines_are_canonical_json_even_for_values_orjson_refuses() -> None:
     assert to_json_line({"loss": math.nan, "gain": math.inf}) == '{"gain":null,"loss":null}'  # valid JSON, not NaN
     assert _payload('{"m": 0.85, "k": [1, "é"]}') == {"m": 0.85, "k": [1, "é"]}
     assert math.isnan(_payload('{"loss": NaN}')["loss"]) and _payload('{"n": 1180591620717411303424}')["n"] == 2**70
+
+
+@pytest.mark.parametrize("args,expected", [
+    (["-o", "{tmp}/missing-folder/events.jsonl"], "does not exist"),
+    (["-o", "{tmp}"], "is a directory"),  # click.Path says so, on one line
+    (["-o", ""], "-o is empty"),
+    (["--url", "not-a-url"], "not an http:// or https:// URL"),
+    (["--url", "ftp://marquez/api/v1/lineage"], "not an http:// or https:// URL"),
+    (["--url", "http://"], "not an http:// or https:// URL"),
+    (["--url", "not-a-url", "-o", "{tmp}/events.jsonl"], "not an http:// or https:// URL"),
+    (["--namespace", ""], "--namespace is empty"),
+    (["--since", "9999-12-31T23:00:00-05:00"], "outside the years 1 to 9999"),
+])
+def test_bad_export_options_are_one_line_and_write_nothing(demo_home: Path, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch,
+                                                           args: list[str], expected: str) -> None:
+    monkeypatch.setenv("LINEAGE_HOME", str(demo_home))
+    result = CliRunner().invoke(cli_main, ["export", "openlineage", *[a.format(tmp=tmp_path) for a in args]])
+    assert result.exit_code == 2 and result.stdout == "", result.output
+    message = result.stderr.strip()
+    assert message.count("\n") == 0 and message.startswith("error: ") and expected in message, message
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_post_refuses_a_url_without_http_scheme_before_sending_anything(events: list[dict[str, Any]]) -> None:
+    from lineage.errors import InvalidInputError
+    from lineage.openlineage_io import posting
+
+    with pytest.raises(InvalidInputError, match="http:// or https://"):
+        posting(iter(events), "marquez:5000/api/v1/lineage")

@@ -159,11 +159,16 @@ def test_json_edit_names_content_mismatch(run, home: Path, tmp_path: Path) -> No
     assert result.exit_code == 1 and "content does not match its signature" in result.output
 
 
-def test_verify_with_a_different_key_fails(run, home: Path, tmp_path: Path) -> None:
+def _signed_report(run, home: Path, out: Path, fmt: str) -> Path:
+    """A report of churn@1.2.0 in ``fmt`` at ``out``, signed by the store's key (made when missing)."""
     if not (home / "keys" / "report_ed25519").exists():
         assert run("keys", "init").exit_code == 0
-    out = tmp_path / "r.html"
-    assert run("report", "churn@1.2.0", "--format", "html", "-o", str(out)).exit_code == 0
+    assert run("report", "churn@1.2.0", "--format", fmt, "-o", str(out)).exit_code == 0
+    return out
+
+
+def test_verify_with_a_different_key_fails(run, home: Path, tmp_path: Path) -> None:
+    out = _signed_report(run, home, tmp_path / "r.html", "html")
     old_pub = tmp_path / "old.pub"
     old_pub.write_bytes((home / "keys" / "report_ed25519.pub").read_bytes())
     assert run("keys", "init", "--force").exit_code == 0
@@ -181,3 +186,97 @@ def test_unsigned_report_says_so_and_unreadable_input_exits_2(run, tmp_path: Pat
     junk.write_text("hello")
     assert run("report", "verify", str(junk)).exit_code == 2
     assert run("report", "verify", str(tmp_path / "missing.pdf")).exit_code == 2
+
+
+def _forged_copy(source: Path, target: Path) -> str:
+    """``source`` with its seed and AUC edited, re-signed with a fresh key; returns that key's fingerprint."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from lineage.reports.signing import fingerprint, sign
+
+    doc = json.loads(source.read_text())
+    doc["seed"] = 1
+    doc["model"]["metrics"]["auc"] = 0.999
+    forger = Ed25519PrivateKey.generate()
+    target.write_bytes(render(sign(doc, forger), "json"))
+    return fingerprint(forger.public_key())
+
+
+def test_a_report_re_signed_with_another_key_is_never_ok(run, home: Path, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    if not (home / "keys" / "report_ed25519").exists():
+        assert run("keys", "init").exit_code == 0
+    genuine, forged = tmp_path / "genuine.json", tmp_path / "forged.json"
+    assert run("report", "churn@1.2.0", "--format", "json", "-o", str(genuine)).exit_code == 0
+    forger = _forged_copy(genuine, forged)
+
+    with_store = run("report", "verify", str(forged))
+    assert with_store.exit_code == 1 and "signature does not match the key" in with_store.output
+    assert forger in with_store.output and "OK" not in with_store.output
+
+    store_pub = tmp_path / "store.pub"
+    store_pub.write_bytes((home / "keys" / "report_ed25519.pub").read_bytes())
+    monkeypatch.setenv("LINEAGE_HOME", str(tmp_path / "no-such-store"))
+    for report_file in (forged, genuine):  # without a trusted key, not even the genuine one is OK
+        alone = run("report", "verify", str(report_file))
+        assert alone.exit_code == 2 and alone.stdout == "", alone.output
+        message = alone.stderr.strip()
+        assert message.count("\n") == 0 and message.startswith("error: no trusted key") and "--key" in message
+    assert forger in run("report", "verify", str(forged)).stderr
+    given = run("report", "verify", str(forged), "--key", str(store_pub))
+    assert given.exit_code == 1 and "signature does not match the key" in given.output
+    assert run("report", "verify", str(genuine), "--key", str(store_pub)).exit_code == 0
+
+
+def test_a_forged_report_claiming_the_store_key_fails_on_its_signature(run, home: Path, tmp_path: Path) -> None:
+    if not (home / "keys" / "report_ed25519").exists():
+        assert run("keys", "init").exit_code == 0
+    genuine, forged = tmp_path / "genuine.json", tmp_path / "forged.json"
+    assert run("report", "churn@1.2.0", "--format", "json", "-o", str(genuine)).exit_code == 0
+    _forged_copy(genuine, forged)
+    doc, real = json.loads(forged.read_text()), json.loads(genuine.read_text())
+    doc["signature"]["public_key"] = real["signature"]["public_key"]  # names the store's key, signed by another
+    doc["signature"]["public_key_fingerprint"] = real["signature"]["public_key_fingerprint"]
+    forged.write_bytes(render(doc, "json"))
+    result = run("report", "verify", str(forged))
+    assert result.exit_code == 1 and "content does not match its signature" in result.output
+
+
+def test_library_verification_without_a_trusted_key_refuses_a_signed_report(run, home: Path, tmp_path: Path) -> None:
+    from lineage.reports.files import NoTrustedKeyError, verify_report_file
+
+    out = _signed_report(run, home, tmp_path / "r.md", "md")
+    with pytest.raises(NoTrustedKeyError, match="no trusted key"):
+        verify_report_file(out, None)
+
+
+@pytest.mark.parametrize("target", ["missing-folder/r.json", "a-folder", ""])
+def test_report_to_an_unwritable_path_is_one_line_and_writes_nothing(run, tmp_path: Path, target: str) -> None:
+    (tmp_path / "a-folder").mkdir()
+    output = str(tmp_path / target) if target else ""
+    before = sorted(tmp_path.rglob("*"))
+    result = run("report", "churn@1.2.0", "--format", "json", "-o", output)
+    assert result.exit_code == 2 and result.stdout == "", result.output
+    message = result.stderr.strip()
+    assert message.count("\n") == 0 and message.startswith("error: -o ") and "Traceback" not in result.output
+    assert sorted(tmp_path.rglob("*")) == before
+
+
+def test_verify_with_an_empty_key_path_is_refused(run, tmp_path: Path) -> None:
+    out = tmp_path / "r.json"
+    assert run("report", "churn@1.2.0", "--format", "json", "-o", str(out)).exit_code == 0
+    result = run("report", "verify", str(out), "--key", "")
+    assert result.exit_code == 2 and result.stderr.startswith("error: --key is empty") and result.stdout == ""
+
+
+def test_keys_init_refuses_a_read_only_store_and_a_missing_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    home = tmp_path / "store"
+    Store.init(home).close()
+    monkeypatch.setenv("LINEAGE_HOME", str(home))
+    monkeypatch.setenv("LINEAGE_READ_ONLY", "1")
+    read_only = CliRunner().invoke(main, ["keys", "init"])
+    assert read_only.exit_code == 2 and "read-only" in read_only.stderr and not (home / "keys").exists()
+    monkeypatch.delenv("LINEAGE_READ_ONLY")
+    monkeypatch.setenv("LINEAGE_HOME", str(tmp_path / "typo"))
+    missing = CliRunner().invoke(main, ["keys", "init"])
+    assert missing.exit_code == 2 and "lineage init" in missing.stderr and not (tmp_path / "typo").exists()

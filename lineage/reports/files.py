@@ -12,13 +12,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lineage.reports.signing import CONTENT_MISMATCH, SignatureCheck, check_signature
+from lineage.errors import LineageError
+from lineage.reports.signing import CONTENT_MISMATCH, SignatureCheck, check_signature, embedded_fingerprint
 
 FORMATS = ("json", "md", "html", "pdf")
 
 
 class UnreadableReportError(Exception):
     """The file cannot be read or holds no Lineage report (exit 2, not a failed check)."""
+
+
+class NoTrustedKeyError(LineageError):
+    """A signed report cannot be checked: the verifier holds no key it trusts (exit 2, not a verdict)."""
 
 
 def render(report: dict[str, Any], fmt: str) -> bytes:
@@ -76,8 +81,12 @@ def read_embedded(data: bytes) -> tuple[str, str | None]:
     return "md", extract_md(text)
 
 
-def verify_report_file(path: str | Path, trusted_key: Any | None = None, trusted: str = "embedded key") -> ReportCheck:
-    """Check a report file; raise UnreadableReportError when it is not a readable report."""
+def verify_report_file(path: str | Path, trusted_key: Any | None, trusted: str = "given key") -> ReportCheck:
+    """Check a report file against ``trusted_key``.
+
+    Raises UnreadableReportError when it is not a readable report, and NoTrustedKeyError when
+    it is signed but ``trusted_key`` is None: its embedded key proves nothing about who signed.
+    """
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
@@ -95,6 +104,11 @@ def verify_report_file(path: str | Path, trusted_key: Any | None = None, trusted
         return ReportCheck(str(path), fmt, False, f"{CONTENT_MISMATCH}: the embedded report data is corrupt",
                            None, None)
     model = report.get("model", {}).get("ref") if isinstance(report.get("model"), dict) else None
+    if trusted_key is None:
+        if isinstance(report.get("signature"), dict):
+            raise NoTrustedKeyError(_no_trusted_key(path, report))
+        return ReportCheck(str(path), fmt, False, "the report is not signed: make it again after `lineage keys init`",
+                           model, None)
     check = check_signature(report, trusted_key, trusted)
     if not check.ok:
         return ReportCheck(str(path), fmt, False, check.problem, model, check)
@@ -106,3 +120,11 @@ def verify_report_file(path: str | Path, trusted_key: Any | None = None, trusted
         return ReportCheck(str(path), fmt, False, f"{CONTENT_MISMATCH}: the {fmt} text differs from the signed report",
                            model, check)
     return ReportCheck(str(path), fmt, True, None, model, check)
+
+
+def _no_trusted_key(path: str | Path, report: dict[str, Any]) -> str:
+    block = report["signature"]
+    named = embedded_fingerprint(report) or block.get("public_key_fingerprint") or "an unreadable key"
+    return (f"no trusted key to verify {path} (it carries key {named}, which proves nothing by itself): "
+            "run where LINEAGE_HOME is the store that signed it, or pass --key FILE with the signer's public key "
+            "after comparing that fingerprint with the signer's out of band")

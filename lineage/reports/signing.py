@@ -1,9 +1,10 @@
 """Ed25519 signatures over a report's canonical JSON.
 
 The signature covers ``canonical_json(report without "signature")``; the block carries
-the algorithm, the sha256 fingerprint of the raw public key, the public key itself (so a
-report can be checked anywhere) and the signature. Verification trusts a key the verifier
-holds (the store's, or one passed in), not the one inside the report, when it has one.
+the algorithm, the sha256 fingerprint of the raw public key, the public key itself and the
+signature. Verification needs a key the verifier trusts (the store's, or one passed in):
+the key inside the report names the signer but proves nothing, since anyone can re-sign
+an edited report with a fresh key and embed that one.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from lineage.audit import canonical_json
-from lineage.errors import InvalidInputError
+from lineage.errors import InvalidInputError, NotFoundError, ReadOnlyError
 
 ALGORITHM = "ed25519"
 PRIVATE_NAME = "report_ed25519"
@@ -30,11 +31,19 @@ def key_paths(home: Path) -> tuple[Path, Path]:
     return folder / PRIVATE_NAME, folder / f"{PRIVATE_NAME}.pub"
 
 
-def init_keys(home: Path, *, force: bool = False) -> tuple[Path, str]:
-    """Write a new key pair (private key mode 0600); refuse to replace one unless ``force``."""
+def init_keys(home: Path, *, force: bool = False, read_only: bool = False) -> tuple[Path, str]:
+    """Write a new key pair (private key mode 0600); refuse to replace one unless ``force``.
+
+    Refused on a read-only store, and where no store folder exists: the keys belong to a
+    store, so a mistyped LINEAGE_HOME must not quietly grow a folder holding only keys.
+    """
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+    if read_only:
+        raise ReadOnlyError("this store is read-only (LINEAGE_READ_ONLY is set): unset it to create a signing key")
+    if not Path(home).is_dir():
+        raise NotFoundError(f"no store at {home}: run `lineage init` first, or set LINEAGE_HOME to the store's folder")
     private_path, public_path = key_paths(home)
     if private_path.exists() and not force:
         raise InvalidInputError(f"a report signing key already exists at {private_path} (fingerprint "
@@ -113,40 +122,61 @@ class SignatureCheck:
     ok: bool
     problem: str | None
     fingerprint: str | None
-    trusted: str  # "store key", "given key" or "embedded key"
+    trusted: str  # "store key" or "given key"
 
     def to_json(self) -> dict[str, Any]:
         return {"ok": self.ok, "problem": self.problem, "public_key_fingerprint": self.fingerprint,
                 "trusted_key": self.trusted}
 
 
-def check_signature(report: dict[str, Any], trusted_key: Any | None, trusted: str) -> SignatureCheck:
-    """Whether the report is signed by ``trusted_key`` (else its embedded key) over its current content."""
-    from cryptography.exceptions import InvalidSignature
+def embedded_fingerprint(report: dict[str, Any]) -> str | None:
+    """The fingerprint of the public key a signed report carries (what it claims signed it); None when
+    the report is unsigned or its block holds no valid Ed25519 key.
+
+    Shown so a verifier without a trusted key can compare it with the signer's, out of band.
+    """
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    block = report.get("signature")
+    if not isinstance(block, dict):
+        return None
+    try:
+        raw = base64.b64decode(str(block.get("public_key", "")), validate=True)
+        return fingerprint(Ed25519PublicKey.from_public_bytes(raw))
+    except ValueError:  # a corrupt block: it names no key
+        return None
+
+
+def check_signature(report: dict[str, Any], trusted_key: Any, trusted: str) -> SignatureCheck:
+    """Whether the report is signed by ``trusted_key`` over its current content.
+
+    The key embedded in the report is never used to verify: anyone can re-sign an edited
+    report with a fresh key and embed that key. It only names the signer, so a report whose
+    embedded or claimed key is not the trusted one fails as a key mismatch.
+    """
+    from cryptography.exceptions import InvalidSignature
 
     block = report.get("signature")
     if not isinstance(block, dict):
         return SignatureCheck(False, "the report is not signed: make it again after `lineage keys init`", None, trusted)
     claimed = block.get("public_key_fingerprint")
-    try:
-        signature = base64.b64decode(str(block.get("signature", "")), validate=True)
-        key = trusted_key
-        if key is None:
-            key = Ed25519PublicKey.from_public_bytes(base64.b64decode(str(block.get("public_key", "")), validate=True))
-            trusted = "embedded key"
-            if fingerprint(key) != claimed:
-                return SignatureCheck(False, f"{KEY_MISMATCH}: the embedded key is not {claimed}", claimed, trusted)
-    except ValueError:
-        return SignatureCheck(False, f"{CONTENT_MISMATCH}: the signature block is corrupt", claimed, trusted)
+    expected = fingerprint(trusted_key)
     if block.get("algorithm") != ALGORITHM:
         return SignatureCheck(False, f"{KEY_MISMATCH}: algorithm {block.get('algorithm')!r} is not {ALGORITHM}",
                               claimed, trusted)
-    if claimed != fingerprint(key):
-        return SignatureCheck(False, f"{KEY_MISMATCH}: signed by {claimed}, but the {trusted} is {fingerprint(key)}",
-                              claimed, trusted)
+    signer = embedded_fingerprint(report)
+    if signer is None:
+        return SignatureCheck(False, f"{CONTENT_MISMATCH}: the signature block is corrupt", claimed, trusted)
+    for named in (signer, claimed):
+        if named != expected:
+            return SignatureCheck(False, f"{KEY_MISMATCH}: signed by {named}, but the {trusted} is {expected}",
+                                  claimed, trusted)
     try:
-        key.verify(signature, signed_bytes(report))
+        signature = base64.b64decode(str(block.get("signature", "")), validate=True)
+    except ValueError:
+        return SignatureCheck(False, f"{CONTENT_MISMATCH}: the signature block is corrupt", claimed, trusted)
+    try:
+        trusted_key.verify(signature, signed_bytes(report))
     except InvalidSignature:
         return SignatureCheck(False, f"{CONTENT_MISMATCH}: the report was changed after it was signed",
                               claimed, trusted)
