@@ -124,6 +124,8 @@ class Database:
         except OperationalError as exc:
             raise self._unavailable(exc) from None
         except DBAPIError as exc:
+            if self._is_not_a_database(exc):
+                raise self._not_a_database() from None
             if _is_missing_table(exc):
                 raise self._not_initialised() from None
             if _is_permission_denied(exc):
@@ -131,11 +133,25 @@ class Database:
             raise
 
     def _unavailable(self, exc: Exception) -> StoreUnavailableError:
+        if self._is_not_a_database(exc):
+            return self._not_a_database()
         if _is_missing_table(exc):
             return self._not_initialised()
         return StoreUnavailableError(
             f"cannot reach the metadata database {redact(self.url)} ({_first_line(exc)}): "
             "check LINEAGE_DB_URL and that the server is running"
+        )
+
+    def _is_not_a_database(self, exc: Exception) -> bool:
+        """SQLite found a file at the store's path whose header is not SQLite's (SQLITE_NOTADB)."""
+        return self.is_sqlite and "is not a database" in str(getattr(exc, "orig", exc)).lower()
+
+    def _not_a_database(self) -> StoreUnavailableError:
+        """Why: the driver's own "file is not a database" names neither the file nor a way out."""
+        shown = self.sqlite_path() or redact(self.url)
+        return StoreUnavailableError(
+            f"{shown} is not a SQLite database: point LINEAGE_HOME (or LINEAGE_DB_URL) at a Lineage store, "
+            "or move the file away"
         )
 
     def _refused(self, exc: Exception) -> ReadOnlyError:
@@ -162,6 +178,10 @@ class Database:
         except ProgrammingError as exc:
             if _is_missing_table(exc):
                 return None
+            raise
+        except DBAPIError as exc:  # SQLite's "file is not a database" is neither of the above
+            if self._is_not_a_database(exc):
+                raise self._not_a_database() from None
             raise
         return row[0] if row else None
 
@@ -196,6 +216,8 @@ class Database:
         except OperationalError as exc:
             raise self._unavailable(exc) from None
         except DBAPIError as exc:
+            if self._is_not_a_database(exc):
+                raise self._not_a_database() from None
             if _is_permission_denied(exc):
                 raise self._refused(exc) from None
             raise

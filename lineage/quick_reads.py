@@ -148,13 +148,13 @@ def already_registered(path: str, dataset: str, version: str | None, stage: str,
         detect_format(source)  # what the full path refuses, it refuses itself
     except (LineageError, OSError):
         return None
-    sha256 = HashCache(store_home() / "cache" / "hashes.db").get(source)
-    if sha256 is None:
-        return None
     query = ("SELECT d.name || '@' || s.version, s.sha256, s.rows, s.column_count, s.size_bytes, s.note "
              "FROM snapshot s JOIN dataset d ON d.id = s.dataset_id WHERE d.name = ? ")
     with _reader(database) as connection:
         if connection is None:
+            return None  # not a store at this schema (or not SQLite at all): the hash cache stays untouched
+        sha256 = HashCache(store_home() / "cache" / "hashes.db").get(source)
+        if sha256 is None:
             return None
         if version is not None:
             row = connection.execute(query + "AND s.version = ?", (dataset, version)).fetchone()

@@ -16,6 +16,7 @@ or row-group size.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -100,7 +101,8 @@ def inspect(path: Path, data_format: str, members: list[Path] | None = None, *, 
         fingerprinter = Fingerprinter(schema)
         if _by_column(schema):
             for file in files:
-                _feed_parquet_columns(file, schema, fingerprinter)
+                with _member(file):
+                    _feed_parquet_columns(file, schema, fingerprinter)
         else:
             for batch in _parquet_batches(files):
                 fingerprinter.update(batch)
@@ -155,27 +157,47 @@ def _describe(data_format: str, schema: pa.Schema, fingerprinter: Fingerprinter)
 
 
 def _read_csv(path: Path, name: str | None = None) -> pa.Table:
-    import pyarrow as pa
     from pyarrow import csv
 
     parse = csv.ParseOptions(delimiter="\t" if Path(name or path.name).suffix.lower() == ".tsv" else ",")
     table = csv.read_csv(path, parse_options=parse)
-    for field in table.schema:
-        # Arrow falls back to binary for a column that is not valid UTF-8 text.
-        if pa.types.is_binary(field.type) or pa.types.is_large_binary(field.type):
+    require_utf8_csv(table, path)
+    return table
+
+
+def require_utf8_csv(table: pa.Table, shown: str | Path) -> None:
+    """Refuse a table read from a CSV whose header or values are not UTF-8 text, naming the file as ``shown``.
+
+    Why: Arrow reads such a file without complaint. Undecodable values become a binary
+    column (a reader would report a misleading type mismatch); undecodable header bytes
+    raise UnicodeDecodeError only later, whenever a column name is asked for. Every
+    reader of CSV files (registration, validation of a path or an upload) calls this
+    right after parsing, so they all refuse the file with this one sentence.
+    """
+    import pyarrow as pa
+
+    try:
+        fields = [(field.name, field.type) for field in table.schema]
+    except UnicodeDecodeError:
+        raise InvalidInputError(
+            f"{shown} is not valid UTF-8 text (the header row holds undecodable bytes): re-encode the CSV as UTF-8"
+        ) from None
+    for column, column_type in fields:
+        if pa.types.is_binary(column_type) or pa.types.is_large_binary(column_type):
             raise InvalidInputError(
-                f"{path} is not valid UTF-8 text (column '{field.name}' holds undecodable bytes): "
+                f"{shown} is not valid UTF-8 text (column '{column}' holds undecodable bytes): "
                 "re-encode the CSV as UTF-8"
             )
-    return table
 
 
 def _parquet_schema(files: list[Path]) -> pa.Schema:
     import pyarrow.parquet as pq
 
-    schema = pq.read_schema(files[0])
+    with _member(files[0]):
+        schema = pq.read_schema(files[0])
     for other in files[1:]:
-        other_schema = pq.read_schema(other)
+        with _member(other):
+            other_schema = pq.read_schema(other)
         if not other_schema.remove_metadata().equals(schema.remove_metadata()):
             raise InvalidInputError(
                 f"{other} has a different schema from {files[0]}: a directory snapshot needs "
@@ -217,8 +239,24 @@ def _feed_parquet_columns(file: Path, schema: pa.Schema, fingerprinter: Fingerpr
 
 def _parquet_batches(files: list[Path]) -> Iterator[pa.RecordBatch]:
     for file in files:
-        with _open_parquet(file) as parquet:
+        with _member(file), _open_parquet(file) as parquet:
             yield from parquet.iter_batches(batch_size=BATCH_ROWS, use_threads=True)
+
+
+@contextmanager
+def _member(file: Path) -> Iterator[None]:
+    """Word a failure to read this Parquet file with its own path.
+
+    Why: for a folder, "FOLDER is not a readable Parquet file" sends the user looking for
+    the bad file among many; the member's path says which one to re-export or move away.
+    For a single file ``file`` is the path ``inspect`` was given, so nothing changes.
+    """
+    import pyarrow as pa
+
+    try:
+        yield
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise InvalidInputError(_unreadable(file, "parquet", exc)) from None
 
 
 def _unreadable(path: Path, data_format: str, exc: Exception) -> str:

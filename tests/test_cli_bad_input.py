@@ -313,3 +313,41 @@ def test_help_and_bare_groups_still_print_help(home: Path) -> None:
     assert report_help.exit_code == 0 and "verify FILE" in report_help.stdout
     bare = CliRunner().invoke(main, ["snapshot"])
     assert "Usage: main snapshot [OPTIONS] COMMAND [ARGS]..." in bare.output and "Commands:" in bare.output
+
+
+def test_csv_whose_header_is_not_utf8(home: Path, tmp_path: Path) -> None:
+    latin = tmp_path / "latin1_header.csv"
+    latin.write_bytes(b"r\xe9gion,age\nnord,2\n")
+    run_refused(home, ["snapshot", "add", str(latin), "--dataset", "d"],
+                f"{latin} is not valid UTF-8 text (the header row holds undecodable bytes): re-encode the CSV as UTF-8")
+
+
+def test_parquet_folder_with_a_junk_member_names_that_member(home: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "pqdir"
+    folder.mkdir()
+    write_parquet(folder / "a.parquet", rows=5, seed=1)
+    write_parquet(folder / "b.parquet", rows=5, seed=2)
+    (folder / "c.parquet").write_bytes(b"junk!")
+    message = run_refused(home, ["snapshot", "add", str(folder), "--dataset", "d"], "not a readable Parquet file")
+    assert message.startswith(f"error: {folder / 'c.parquet'} is not a readable Parquet file"), message
+
+
+@pytest.mark.parametrize("args", [["snapshot", "list"], ["snapshot", "list", "--json"], ["snapshot", "add", "{data}",
+                                  "--dataset", "d"], ["snapshot", "add", "{data}", "--dataset", "d", "--version", "v1"],
+                                  ["model", "list"], ["audit", "verify"], ["audit", "log"], ["init"], ["migrate"],
+                                  ["demo"], ["gc", "--yes"]])
+def test_database_file_that_is_not_sqlite_is_named_by_every_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                    args: list[str]) -> None:
+    import random
+
+    home = tmp_path / "home"
+    home.mkdir()
+    garbage = random.Random(2010).randbytes(5000)
+    (home / "lineage.db").write_bytes(garbage)
+    data = write_csv(tmp_path / "d.csv")
+    monkeypatch.setenv("LINEAGE_HOME", str(home))
+    result = CliRunner().invoke(main, [a.format(data=data) for a in args])
+    assert result.exit_code == 2 and result.stdout == "", result.output
+    assert result.stderr == (f"error: {home / 'lineage.db'} is not a SQLite database: point LINEAGE_HOME (or "
+                             "LINEAGE_DB_URL) at a Lineage store, or move the file away\n")
+    assert (home / "lineage.db").read_bytes() == garbage and sorted(home.iterdir()) == [home / "lineage.db"]

@@ -56,3 +56,28 @@ def test_empty_database_file_asks_for_init(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.setenv("LINEAGE_HOME", str(home))
     with pytest.raises(SchemaVersionError, match="lineage init"):
         Store.open()
+
+
+def test_database_file_that_is_not_sqlite_is_named_with_the_fix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The driver says only "file is not a database"; the user needs the file and a way out, and no write."""
+    from lineage.errors import StoreUnavailableError
+
+    home = tmp_path / "home"
+    home.mkdir()
+    garbage = b"not a database " * 400
+    (home / "lineage.db").write_bytes(garbage)
+    monkeypatch.setenv("LINEAGE_HOME", str(home))
+    expected = (f"{home / 'lineage.db'} is not a SQLite database: point LINEAGE_HOME (or LINEAGE_DB_URL) "
+                "at a Lineage store, or move the file away")
+    for attempt in (Store.open, Store.init):
+        with pytest.raises(StoreUnavailableError) as refused:
+            attempt()
+        assert str(refused.value) == expected
+    from sqlalchemy import text
+
+    from lineage.db import Database
+
+    with pytest.raises(StoreUnavailableError) as refused, Database(f"sqlite:///{home / 'lineage.db'}").session() as session:
+        session.exec(text("SELECT 1"))  # type: ignore[call-overload]
+    assert str(refused.value) == expected
+    assert (home / "lineage.db").read_bytes() == garbage and sorted(home.iterdir()) == [home / "lineage.db"]

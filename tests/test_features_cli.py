@@ -137,6 +137,18 @@ def test_validate_file_missing_a_feature_column_is_a_finding_not_a_crash(home: P
     assert store_state(home) == before
 
 
+@pytest.mark.parametrize(("data", "detail"), [
+    (b"r\xe9gion,age\nnord,2\n", "the header row holds undecodable bytes"),  # used to be a UnicodeDecodeError traceback
+    (b"age,region\n30,nord\xe9\n", "column 'region' holds undecodable bytes"),  # used to be a wrong_type finding
+], ids=["header", "values"])
+def test_validate_refuses_a_csv_that_is_not_utf8_as_registration_does(home: Path, tmp_path: Path, data: bytes,
+                                                                       detail: str) -> None:
+    latin = tmp_path / "latin1.csv"
+    latin.write_bytes(data)
+    run_refused(home, ["features", "validate", "customer_features@2.0.0", str(latin)],
+                f"{latin} is not valid UTF-8 text ({detail}): re-encode the CSV as UTF-8")
+
+
 # -- bad input ----------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("text", "expected"),

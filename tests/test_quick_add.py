@@ -324,3 +324,22 @@ def test_repeated_columns_decomposed_names_and_empty_paths_are_refused_on_both_p
         with pytest.raises(InvalidInputError, match="the path to register is empty"):
             store.snapshots.add(empty, dataset="d")
     assert _rows(store) == before and sorted(p for p in (store.home / "objects").rglob("*") if p.is_file()) == blobs
+
+
+def test_a_junk_member_of_a_parquet_folder_is_named_alike_on_both_paths(sqlite_store: Store, data_dir: Path) -> None:
+    from lineage.errors import InvalidInputError
+
+    store = sqlite_store
+    folder = data_dir / "pqdir"
+    folder.mkdir()
+    write_parquet(folder / "a.parquet", rows=10, seed=1)
+    write_parquet(folder / "b.parquet", rows=10, seed=2)
+    (folder / "c.parquet").write_bytes(b"junk!")  # 5 bytes: no Parquet footer
+    before, blobs = _rows(store), sorted(p for p in (store.home / "objects").rglob("*") if p.is_file())
+    with pytest.raises(InvalidInputError) as quick_error:
+        quick_add(str(folder), "d", None, "raw", "", "", NO_PROGRESS)
+    with pytest.raises(InvalidInputError) as full_error:
+        store.snapshots.add(folder, dataset="d")
+    assert str(quick_error.value) == str(full_error.value)
+    assert str(full_error.value).startswith(f"{folder / 'c.parquet'} is not a readable Parquet file ("), full_error.value
+    assert _rows(store) == before and sorted(p for p in (store.home / "objects").rglob("*") if p.is_file()) == blobs

@@ -27,14 +27,16 @@ def read_data_file(path: Path):  # type: ignore[no-untyped-def]
     import pyarrow.parquet as pq
     from pyarrow import csv
 
-    from lineage.tabular import detect_format
+    from lineage.tabular import detect_format, require_utf8_csv
 
     if not path.exists():
         raise InvalidInputError(f"{path} does not exist: check the path")
     data_format = detect_format(path)
     try:
         if data_format == "csv":
-            return csv.read_csv(path)
+            table = csv.read_csv(path)
+            require_utf8_csv(table, path)
+            return table
         if data_format == "parquet":
             return pq.read_table(path)
         return pq.read_table(path)  # a directory of Parquet files
@@ -50,13 +52,17 @@ def read_uploaded(name: str, data: bytes):  # type: ignore[no-untyped-def]
     import pyarrow.parquet as pq
     from pyarrow import csv
 
+    from lineage.tabular import require_utf8_csv
+
     lowered = name.lower()
     try:
         if lowered.endswith((".parquet", ".pq")) or data[:4] == b"PAR1":
             return pq.read_table(io.BytesIO(data))
         if lowered.endswith((".csv", ".tsv")):
             delimiter = "\t" if lowered.endswith(".tsv") else ","
-            return csv.read_csv(io.BytesIO(data), parse_options=csv.ParseOptions(delimiter=delimiter))
+            table = csv.read_csv(io.BytesIO(data), parse_options=csv.ParseOptions(delimiter=delimiter))
+            require_utf8_csv(table, name)
+            return table
     except (pa.ArrowInvalid, OSError) as exc:
         raise InvalidInputError(f"{name} cannot be read ({exc}): upload a valid Parquet or CSV file") from None
     raise InvalidInputError(f"{name} is neither Parquet nor CSV: upload a .parquet or .csv file")
