@@ -33,8 +33,12 @@ class DriftService:
         self._store = store
 
     # -- profiles ---------------------------------------------------------------------------
-    def profile(self, ref: str, *, refresh: bool = False) -> dict[str, ColumnProfile]:
-        """Per-column profile of a snapshot: stored on first request (unless read-only), then reused."""
+    def profile(self, ref: str, *, refresh: bool = False, save: bool = True) -> dict[str, ColumnProfile]:
+        """Per-column profile of a snapshot: stored on first request (unless read-only), then reused.
+
+        ``save=False`` returns the stored profile if there is one and otherwise computes it
+        without storing it: a dashboard that only looks must not append audit events.
+        """
         from lineage.drift import ColumnProfile, profile_table
 
         snapshot = self._store.snapshots.get(ref)
@@ -44,7 +48,7 @@ class DriftService:
             if stored is not None and not refresh:
                 return {name: ColumnProfile.from_json(doc) for name, doc in json.loads(stored.profile).items()}
         profiles = profile_table(self._data(snapshot, purpose="profile"))
-        if not self._store.read_only:
+        if save and not self._store.read_only:
             document = canonical_json({name: p.to_json() for name, p in profiles.items()})
             with self._store.db.session(write=True) as session:
                 existing = session.get(SnapshotProfile, row_id)

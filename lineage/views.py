@@ -493,19 +493,38 @@ def materialized_from(store: Store, ref: str) -> Any:
     return store.features.materialized_from(ref)
 
 
-def drift_report(store: Store, reference: str, current: str, drift_share: float, feature_set: str | None) -> Any:
+def shared_features(store: Store, reference: str, current: str) -> tuple[str, ...] | None:
+    """The declared features both snapshots' feature-set versions share, in the reference's order.
+
+    None when the two do not come from two different feature-set versions (then ``compare``
+    chooses the features itself). Otherwise the comparison needs an explicit feature list,
+    and these are the features it can take.
+    """
+    ref_set = store.features.materialized_from(store.drift.resolve_reference(reference).ref)
+    cur_set = store.features.materialized_from(current)
+    if ref_set is None or cur_set is None or ref_set.ref == cur_set.ref:
+        return None
+    return tuple(name for name in ref_set.schema["features"] if name in cur_set.schema["features"])
+
+
+def drift_report(store: Store, reference: str, current: str, drift_share: float, feature_set: str | None,
+                 features: tuple[str, ...] | None = None) -> Any:
     """An unsaved drift comparison of two snapshots (the page saves only on request)."""
-    return store.drift.compare(reference, current, drift_share=drift_share, save=False, feature_set=feature_set)
+    return store.drift.compare(reference, current, drift_share=drift_share, save=False, feature_set=feature_set,
+                               features=list(features) if features else None)
 
 
-def distribution_view(store: Store, reference: str, current: str, feature: str) -> pd.DataFrame | None:
-    """Chart rows of one feature's stored profiles on both sides, or None when a side lacks it."""
+def distribution_views(store: Store, reference: str, current: str) -> dict[str, pd.DataFrame]:
+    """Chart rows per feature present on both sides, from the snapshots' profiles.
+
+    Profiles are read when stored and otherwise computed without being stored (looking
+    writes nothing); one call per pair, so picking another feature rescans nothing.
+    """
     import pandas as pd
 
-    before, after = store.drift.profile(reference), store.drift.profile(current)
-    if feature not in before or feature not in after:
-        return None
-    return pd.concat([distribution_rows(before[feature], "reference"), distribution_rows(after[feature], "current")])
+    before, after = store.drift.profile(reference, save=False), store.drift.profile(current, save=False)
+    return {name: pd.concat([distribution_rows(before[name], "reference"), distribution_rows(after[name], "current")])
+            for name in before if name in after}
 
 
 def drift_table(report: Any) -> pd.DataFrame:

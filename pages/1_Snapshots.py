@@ -12,6 +12,7 @@ from lineage.entities import STAGES
 from pages._support import StreamlitProgress, cached, call, snapshot_columns, store
 
 PAGE_SIZE = 25
+NEW_DATASET = "(new dataset)"
 
 st.title("Snapshots")
 opened = store()
@@ -40,7 +41,7 @@ def register_form() -> None:
         upload = st.file_uploader("Upload a Parquet or CSV file", type=["parquet", "csv"], key="register_file")
         server_path = st.text_input("…or a path on the server (file or folder of Parquet files)", key="register_path")
         left, right = st.columns(2)
-        picked = left.selectbox("Dataset", ["(new dataset)", *dataset_names], key="register_dataset")
+        picked = left.selectbox("Dataset", [NEW_DATASET, *dataset_names], key="register_dataset")
         new_name = right.text_input("New dataset name", key="register_new_dataset")
         version = left.text_input("Version (empty: today's UTC date)", key="register_version")
         stage = right.selectbox("Stage", STAGES, key="register_stage")
@@ -50,7 +51,12 @@ def register_form() -> None:
     if submitted:
         from pages._support import register_snapshot
 
-        dataset = new_name.strip() if picked == "(new dataset)" else picked
+        typed = new_name.strip()
+        if picked != NEW_DATASET and typed:  # a form cannot disable one field as the other changes: refuse both
+            st.error(f"Both a dataset ('{picked}') and a new dataset name ('{typed}') are given: pick "
+                     f"'{NEW_DATASET}' to register under the typed name, or clear the name to use '{picked}'.")
+            return
+        dataset = typed if picked == NEW_DATASET else picked
         info = call(lambda: register_snapshot(opened, upload=upload, server_path=server_path, dataset=dataset,
                                               version=version.strip() or None, stage=stage, parents=parents, note=note))
         if info is not None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from lineage import views
-from pages._support import cached, call, store
+from pages._support import cached, call, default_following, store
 
 st.title("Feature sets")
 opened = store()
@@ -35,12 +35,16 @@ st.dataframe(own, hide_index=True, width="stretch",
 
 st.subheader("Compare two versions")
 choices = list(own["version"])
-default_from = st.query_params.get("from", choices[-2] if len(choices) > 1 else choices[0])
-default_to = st.query_params.get("to", choices[-1])
+set_changed = st.session_state.get("_compare_set", name) != name  # the URL's from/to were the last set's
+st.session_state["_compare_set"] = name
+linked = {} if set_changed else {p: st.query_params.get(p) for p in ("from", "to")}
+default_from = linked.get("from") if linked.get("from") in choices else choices[-2] if len(choices) > 1 else choices[0]
+default_to = linked.get("to") if linked.get("to") in choices else choices[-1]
+default_following("from", default_from, name)  # previous → latest whenever another set is picked
+default_following("to", default_to, name)
 left, right = st.columns(2)
-from_version = left.selectbox("From", choices, index=choices.index(default_from) if default_from in choices else 0,
-                              key="from")
-to_version = right.selectbox("To", choices, index=choices.index(default_to) if default_to in choices else 0, key="to")
+from_version = left.selectbox("From", choices, key="from")
+to_version = right.selectbox("To", choices, key="to")
 st.query_params.update({"from": from_version, "to": to_version})
 diff = call(lambda: cached(views.feature_diff_view, opened, name, from_version, to_version))
 if diff is not None:

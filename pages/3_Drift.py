@@ -1,7 +1,9 @@
 """Drift: the production model's training features against what serving computed.
 
 Defaults: the reference is the training features of the model holding ``production``,
-the current side the latest ``online`` snapshot. Charts draw stored profiles only.
+the current side the latest ``online`` snapshot, the feature-set version the one that computed
+the reference. Looking writes nothing: profiles are read when stored, else computed unsaved;
+only "Save report" writes.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import json
 import streamlit as st
 
 from lineage import views
-from pages._support import cached, call, store
+from pages._support import cached, call, default_following, store
 
 st.title("Drift")
 opened = store()
@@ -33,14 +35,28 @@ current = right.selectbox("Current (serving)", snapshots,
                           key="current")
 feature_sets = ["(none)", *cached(views.feature_refs, opened)]
 source = call(lambda: cached(views.materialized_from, opened, reference))
-feature_set = st.selectbox("Check against feature-set version", feature_sets,
-                           index=feature_sets.index(source.ref) if source and source.ref in feature_sets else 0,
-                           key="feature_set")
+default_following("feature_set", source.ref if source and source.ref in feature_sets else "(none)", reference)
+feature_set = st.selectbox("Check against feature-set version", feature_sets, key="feature_set")
 drift_share = st.slider("Dataset drifts when this share of features drifts", 0.05, 1.0, 0.5, 0.05, key="drift_share")
 st.query_params.update({"reference": reference, "current": current})
 
+features = None  # compare picks them, unless the snapshots come from two feature-set versions
+shared = call(lambda: cached(views.shared_features, opened, reference, current))
+if shared is not None:
+    if not shared:
+        st.info("The two snapshots come from feature-set versions that declare no feature in common: "
+                "pick snapshots of the same features.")
+        st.stop()
+    default_following("drift_features", list(shared), (reference, current))
+    picked = st.multiselect("Features to compare (both feature-set versions declare them)", list(shared),
+                            key="drift_features")
+    if not picked:
+        st.info("Pick at least one feature to compare.")
+        st.stop()
+    features = tuple(picked)
+
 report = call(lambda: cached(views.drift_report, opened, reference, current, drift_share,
-                             None if feature_set == "(none)" else feature_set))
+                             None if feature_set == "(none)" else feature_set, features))
 if report is None:
     st.stop()
 document = report.to_json()
@@ -82,7 +98,8 @@ bars.update_layout(
 st.plotly_chart(bars, width="stretch")
 
 feature = st.selectbox("Distribution of", list(table["name"]), key="feature")
-rows = call(lambda: cached(views.distribution_view, opened, reference, current, feature))
+distributions = call(lambda: cached(views.distribution_views, opened, reference, current))
+rows = distributions.get(feature) if distributions is not None else None
 if rows is not None:
     figure = go.Figure()
     for side, part in rows.groupby("side", sort=False):
@@ -101,6 +118,7 @@ with st.container(horizontal=True):
                        key="download_csv")
     if not opened.read_only and st.button("Save report", key="save_report"):
         saved = call(lambda: opened.drift.compare(reference, current, drift_share=drift_share, save=True,
-                                                  feature_set=None if feature_set == "(none)" else feature_set))
+                                                  feature_set=None if feature_set == "(none)" else feature_set,
+                                                  features=list(features) if features else None))
         if saved is not None:
             st.success("Report saved and linked to both snapshots.")

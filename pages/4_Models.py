@@ -1,4 +1,8 @@
-"""Models: the registry, alias timelines, promote and roll back with a reason, staleness warnings."""
+"""Models: the registry, alias timelines, promote and roll back with a reason, staleness warnings.
+
+After a promote or rollback the page reruns, so the registry, timeline and previews show
+the new holder; the outcome is carried over the rerun in session state (``FLASH``).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,27 @@ if opened is None:
     st.stop()
 
 SHOWN_WARNINGS = 5
+FLASH = "models_flash"
+flash = st.session_state.pop(FLASH, None)  # {"form": ..., "success": ..., "warning": ...} from the last write
+if flash is not None:  # the move is done: the next one needs its own reason and confirmation
+    st.session_state[f"{flash['form']}_reason"] = ""
+    st.session_state[f"{flash['form']}_confirm"] = False
+
+
+def show_outcome(form: str) -> None:
+    """The last write's messages, under the form that made it."""
+    if flash is not None and flash["form"] == form:
+        st.success(flash["success"])
+        if flash.get("warning"):
+            st.warning(flash["warning"])
+
+
+def done(form: str, success: str, warning: str | None = None) -> None:
+    """Remember the outcome and rerun, so everything above the form is drawn from the new state."""
+    st.session_state[FLASH] = {"form": form, "success": success, "warning": warning}
+    st.rerun()
+
+
 data = cached(views.model_registry, opened, disk=True)  # disk: staleness reads training sources on disk
 stale = data["stale"]
 for line in stale["detail"][:SHOWN_WARNINGS]:
@@ -73,7 +98,8 @@ reason = confirmed_form("promote", "promote")
 if reason is not None:
     move = call(lambda: opened.models.promote(f"{model}@{promote_version}", alias=promote_alias, reason=reason))
     if move is not None:
-        st.success(f"{move.model}@{move.alias} now points at {move.version}.")
+        done("promote", f"{move.model}@{move.alias} now points at {move.version}.")
+show_outcome("promote")
 
 st.subheader("Roll back")
 holders = sorted(timeline["alias"].unique()) if not timeline.empty else []
@@ -87,10 +113,13 @@ else:
     if plan:
         st.markdown("\n".join(f"- {line}" for line in plan["lines"]))
     reason = confirmed_form("rollback", "roll back")
-    if reason is not None:
+    if reason is not None and to is None and plan is not None and plan["target"] is None:
+        # checked here so the message names this page's picker, not the CLI's --to
+        st.error(f"'{rollback_alias}' of {model} has had no other holder to go back to: pick one in To version.")
+    elif reason is not None:
         result = call(lambda: opened.models.rollback(model, alias=rollback_alias, reason=reason, to=to))
         if result is not None:
-            st.success(f"{model}@{rollback_alias}: {result['from_version']} → {result['to_version']}.")
-            if result["feature_set_switch"]:
-                switch = result["feature_set_switch"]
-                st.warning(f"Serving must switch feature set: {switch['from']} → {switch['to']}.")
+            switch = result["feature_set_switch"]
+            done("rollback", f"{model}@{rollback_alias}: {result['from_version']} → {result['to_version']}.",
+                 f"Serving must switch feature set: {switch['from']} → {switch['to']}." if switch else None)
+    show_outcome("rollback")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 import streamlit as st
@@ -170,7 +171,24 @@ def confirmed_form(key: str, action: str) -> str | None:
     if not confirm:
         st.error(f"Tick the confirmation to {action}.")
         return None
+    if not reason.strip():  # checked here so the message names this field, not the CLI's --reason
+        st.error(f"Write why in the Reason field to {action}: it is kept in the audit log.")
+        return None
     return reason
+
+
+def default_following(key: str, value: Any, depends_on: Any) -> None:
+    """Set widget ``key`` to ``value`` whenever ``depends_on`` changed since the last render.
+
+    A keyed widget ignores a changed ``index=`` here (Streamlit 1.67 keeps a keyed widget's
+    state), so a default that follows another choice is written into session state before
+    the widget is drawn; the user's own pick stays until ``depends_on`` changes. Call it
+    before the widget and do not also pass ``index=``.
+    """
+    marker = f"_{key}_follows"
+    if key not in st.session_state or st.session_state.get(marker) != depends_on:
+        st.session_state[key] = value
+        st.session_state[marker] = depends_on
 
 
 def register_snapshot(opened: Store, *, upload: Any, server_path: str, dataset: str, version: str | None,
@@ -181,7 +199,6 @@ def register_snapshot(opened: Store, *, upload: Any, server_path: str, dataset: 
     nothing when it refuses.
     """
     import tempfile
-    from pathlib import Path
 
     from lineage.errors import InvalidInputError
 
@@ -193,8 +210,22 @@ def register_snapshot(opened: Store, *, upload: Any, server_path: str, dataset: 
     if upload is None:
         return opened.snapshots.add(server_path.strip(), dataset=dataset, version=version, stage=stage,
                                     parents=parents, note=note, progress=progress)
+    name = Path(upload.name).name
     with tempfile.TemporaryDirectory(prefix="lineage-upload-") as folder:
-        path = Path(folder) / Path(upload.name).name
+        path = Path(folder) / name
         path.write_bytes(upload.getvalue())
-        return opened.snapshots.add(path, dataset=dataset, version=version, stage=stage, parents=parents, note=note,
-                                    progress=progress, source_uri=f"upload:{Path(upload.name).name}")
+        try:
+            return opened.snapshots.add(path, dataset=dataset, version=version, stage=stage, parents=parents, note=note,
+                                        progress=progress, source_uri=f"upload:{name}")
+        except LineageError as exc:
+            raise _naming_the_upload(exc, path, name) from None
+
+
+def _naming_the_upload(exc: LineageError, spooled: Path, name: str) -> LineageError:
+    """The library's error with the private temp path replaced by the name the user uploaded.
+
+    Why: the library names the path it was given, which for an upload is a temp file the
+    user never saw (and which is gone by the time the message is read).
+    """
+    exc.args = (str(exc).replace(str(spooled), name).replace(str(spooled.parent), "the upload"),)
+    return exc

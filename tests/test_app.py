@@ -413,3 +413,208 @@ def test_a_rerender_without_writes_reuses_every_query_result(demo_env: dict[str,
     assert not at.exception
     queries = [s for s in statements if s != "BEGIN"]  # SQLite's explicit transaction start
     assert queries and all("FROM audit_head" in s for s in queries), statements
+
+
+DRIFT_PAGE = "pages/3_Drift.py"
+FEATURES_V2_1 = "customer_features_values@2.1.0-customers_clean-v1.0"
+FEATURES_V2_0 = "customer_features_values@2.0.0-customers_clean-v1.0"
+
+
+def test_drift_page_feature_set_picker_follows_the_chosen_reference(demo_env: dict[str, str]) -> None:
+    """Raw snapshots were computed by no feature set: the picker must not keep the previous reference's."""
+    at = run_app()
+    at.switch_page(DRIFT_PAGE).run()
+    assert at.selectbox(key="feature_set").value == "customer_features@2.1.0"
+    at.selectbox(key="reference").select("customers_raw@2026_02_01")
+    at.selectbox(key="current").select("customers_raw@2026_03_01").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert at.selectbox(key="feature_set").value == "(none)"
+    assert {m.label: m.value for m in at.metric}["Drifted features"].endswith("of 9")
+    at.selectbox(key="feature_set").select("customer_features@2.0.0").run()  # the user's own choice is kept...
+    at.selectbox(key="current").select("customers_clean@v1.0").run()
+    assert at.selectbox(key="feature_set").value == "customer_features@2.0.0"
+    at.selectbox(key="reference").select(FEATURES_V2_1).run()  # ...until the reference changes
+    assert at.selectbox(key="feature_set").value == "customer_features@2.1.0"
+
+
+def test_drift_page_compares_two_feature_set_versions_on_the_features_they_share(demo_env: dict[str, str]) -> None:
+    at = run_app()
+    at.switch_page(DRIFT_PAGE).run()
+    at.selectbox(key="current").select(FEATURES_V2_0).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    chosen = at.multiselect(key="drift_features")
+    assert chosen.options == ["age", "region"] and chosen.value == ["age", "region"]
+    assert set(at.dataframe[0].value["name"]) == {"age", "region"}
+    chosen.unselect("age").run()
+    assert not at.error and list(at.dataframe[0].value["name"]) == ["region"]
+    at.multiselect(key="drift_features").unselect("region").run()
+    assert not at.exception and not at.error and "Pick at least one feature" in at.info[0].value
+    at.selectbox(key="current").select("customer_features_online@2026_03").run()  # one feature set: no picker
+    assert not at.error and not [m for m in at.multiselect if m.key == "drift_features"]
+
+
+def test_opening_the_drift_page_writes_nothing(demo_env: dict[str, str]) -> None:
+    """Looking is not saving: profiles for the distribution chart are computed, not stored, until a report is saved."""
+    from tests.test_cli_bad_input import store_state
+
+    home = Path(demo_env["LINEAGE_HOME"])
+    before = store_state(home)
+    at = run_app()
+    at.switch_page(DRIFT_PAGE).run()
+    at.selectbox(key="feature").select("region").run()
+    assert not at.exception and "north_east" in at.get("plotly_chart")[1].proto.spec
+    assert store_state(home) == before
+    at.selectbox(key="reference").select("customers_raw@2026_02_01")
+    at.selectbox(key="current").select("customers_raw@2026_03_01").run()
+    assert not at.exception and not at.error
+    assert at.get("plotly_chart")[1].proto.spec
+    assert store_state(home) == before
+
+
+def _submit(at: AppTest, form: str, *, reason: str, confirm: bool = True) -> AppTest:
+    at.text_input(key=f"{form}_reason").input(reason)
+    at.checkbox(key=f"{form}_confirm").set_value(confirm)
+    label = {"promote": "Promote", "rollback": "Roll back"}[form]
+    return next(b for b in at.button if b.label == label).click().run()
+
+
+def test_models_page_errors_point_at_the_page_fields_not_cli_flags(demo_env: dict[str, str]) -> None:
+    from tests.test_cli_bad_input import store_state
+
+    with Store.open() as opened:
+        opened.models.promote("churn@1.1.0", alias="staging", reason="try it")
+    home = Path(demo_env["LINEAGE_HOME"])
+    before = store_state(home)
+    at = run_app()
+    at.switch_page("pages/4_Models.py").run()
+    _submit(at, "promote", reason="  ")
+    assert not at.exception and len(at.error) == 1
+    assert "Reason" in at.error[0].value and "--" not in at.error[0].value, at.error[0].value
+    at.selectbox(key="rollback_alias").select("staging").run()
+    _submit(at, "rollback", reason="")
+    assert "Reason" in at.error[0].value and "--" not in at.error[0].value, at.error[0].value
+    _submit(at, "rollback", reason="undo")  # staging had one holder: nothing earlier to go back to
+    assert not at.exception and len(at.error) == 1
+    assert "To version" in at.error[0].value and "--" not in at.error[0].value, at.error[0].value
+    assert store_state(home) == before
+
+
+def test_models_page_shows_the_new_state_right_after_a_rollback_and_a_promote(demo_env: dict[str, str]) -> None:
+    at = run_app()
+    at.switch_page("pages/4_Models.py").run()
+    _submit(at, "rollback", reason="serving lacks avg_purchase_value")
+    assert not at.exception
+    assert "1.2.0 → 1.1.0" in at.success[0].value
+    assert "customer_features@2.1.0 → customer_features@2.0.0" in at.warning[-1].value
+    aliases = dict(zip(at.dataframe[0].value["ref"], at.dataframe[0].value["aliases"], strict=True))
+    assert aliases["churn@1.1.0"] == "production" and not aliases["churn@1.2.0"]
+    assert not any("churn@1.2.0 already holds" in i.value for i in at.info)
+    assert "production: 1.1.0 → 1.2.0" in at.markdown[0].value  # the promote preview starts from the new holder
+    assert at.checkbox(key="rollback_confirm").value is False  # the next move needs a fresh confirmation
+    _submit(at, "promote", reason="serving fixed")
+    assert not at.exception
+    assert "now points at 1.2.0" in at.success[0].value
+    assert any("churn@1.2.0 already holds 'production'" in i.value for i in at.info)
+    timeline = at.dataframe[1].value
+    assert list(timeline["version"])[-1] == "1.2.0" and list(timeline["reason"])[-1] == "serving fixed"
+
+
+def test_feature_sets_page_switching_sets_compares_previous_with_latest(demo_env: dict[str, str], tmp_path: Path) -> None:
+    module = tmp_path / "small_features.py"
+    module.write_text('''
+import pandas as pd
+from lineage.features import FeatureSet
+
+small = FeatureSet("small", entity="customer_id", timestamp="reference_date")
+
+
+@small.feature(dtype="int")
+def age(df: pd.DataFrame) -> pd.Series:
+    return ((df["reference_date"] - df["birth_date"]).dt.days // 365).astype("int64")
+''')
+    with Store.open() as opened:
+        opened.features.register({"feature_set": "small", "version": "1.0.0", "features": {"age": "int"}}, str(module))
+    at = run_app()
+    at.switch_page("pages/2_Feature_sets.py").run()
+    assert (at.selectbox(key="from").value, at.selectbox(key="to").value) == ("2.0.0", "2.1.0")
+    at.selectbox(key="set").select("small").run()
+    assert (at.selectbox(key="from").value, at.selectbox(key="to").value) == ("1.0.0", "1.0.0")
+    at.selectbox(key="set").select("customer_features").run()
+    assert not at.exception
+    assert (at.selectbox(key="from").value, at.selectbox(key="to").value) == ("2.0.0", "2.1.0")
+    assert (at.query_params["from"], at.query_params["to"]) == ("2.0.0", "2.1.0")
+    assert at.metric[0].value == "minor"
+
+
+def test_feature_sets_page_link_opens_the_linked_versions(demo_env: dict[str, str]) -> None:
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.query_params.update({"set": "customer_features", "from": "2.1.0", "to": "2.0.0"})
+    at.run()
+    at.switch_page("pages/2_Feature_sets.py").run()
+    assert not at.exception
+    assert (at.selectbox(key="from").value, at.selectbox(key="to").value) == ("2.1.0", "2.0.0")
+
+
+@pytest.mark.parametrize(("data", "detail"), [
+    (b"r\xe9gion,age\nnord,2\n", "the header row holds undecodable bytes"),  # was a UnicodeDecodeError traceback
+    (b"age,region\n30,nord\xe9\n", "column 'region' holds undecodable bytes"),  # was a misleading wrong_type finding
+], ids=["header", "values"])
+def test_feature_sets_page_refuses_a_csv_that_is_not_utf8(demo_env: dict[str, str], data: bytes, detail: str) -> None:
+    at = run_app()
+    at.switch_page("pages/2_Feature_sets.py").run()
+    at.file_uploader(key="validate_file").upload("latin1.csv", data, "text/csv")
+    next(b for b in at.button if b.label == "Validate").click().run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [f"latin1.csv is not valid UTF-8 text ({detail}): re-encode the CSV as UTF-8"]
+
+
+@pytest.mark.parametrize("page", [None, SNAPSHOTS_PAGE, "pages/2_Feature_sets.py", "pages/3_Drift.py",
+                                  "pages/4_Models.py", "pages/5_Lineage.py"])
+def test_a_database_file_that_is_not_sqlite_is_one_error_on_every_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                      page: str | None) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    garbage = b"garbage" * 700
+    (home / "lineage.db").write_bytes(garbage)
+    monkeypatch.setenv("LINEAGE_HOME", str(home))
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    if page is not None:
+        at.switch_page(page).run()
+    assert not at.exception, at.exception
+    assert [e.value for e in at.error] == [f"{home / 'lineage.db'} is not a SQLite database: point LINEAGE_HOME (or "
+                                           "LINEAGE_DB_URL) at a Lineage store, or move the file away"]
+    assert (home / "lineage.db").read_bytes() == garbage and sorted(home.iterdir()) == [home / "lineage.db"]
+
+
+def test_register_form_refuses_a_picked_dataset_with_a_typed_new_name(demo_env: dict[str, str], tmp_path: Path) -> None:
+    """Which of the two did the user mean? Registering under either would silently drop the other."""
+    from tests.factories import write_parquet
+    from tests.test_cli_bad_input import store_state
+
+    home = Path(demo_env["LINEAGE_HOME"])
+    before = store_state(home)
+    at = run_app()
+    at.switch_page(SNAPSHOTS_PAGE).run()
+    at.selectbox(key="register_dataset").select("customers_clean")
+    at = _register(at, path=str(write_parquet(tmp_path / "new.parquet")), dataset="my_new_dataset", version="v9")
+    assert not at.exception and not at.success
+    assert [e.value for e in at.error] == [
+        "Both a dataset ('customers_clean') and a new dataset name ('my_new_dataset') are given: pick "
+        "'(new dataset)' to register under the typed name, or clear the name to use 'customers_clean'."]
+    assert store_state(home) == before
+
+
+@pytest.mark.parametrize(("name", "data"), [
+    ("empty.csv", b""),
+    ("bad.parquet", b"garbage"),
+    ("ragged.csv", b'a,b\n1,2\n"x\n'),
+    ("latin1.csv", b"r\xe9gion,age\nnord,2\n"),
+])
+def test_register_form_upload_errors_name_the_uploaded_file_not_a_temp_path(demo_env: dict[str, str], name: str,
+                                                                           data: bytes) -> None:
+    at = run_app()
+    at.switch_page(SNAPSHOTS_PAGE).run()
+    at = _register(at, name=name, data=data)
+    assert not at.exception and len(at.error) == 1
+    message = at.error[0].value
+    assert message.startswith(f"{name} ") and "lineage-upload" not in message and "/" not in message.split(" ")[0], message

@@ -54,6 +54,17 @@ def test_profile_is_computed_once_and_stored(dstore: Store) -> None:
     assert len(dstore.audit.log(action="snapshot.profile")) == 1
 
 
+def test_profile_without_save_computes_but_stores_nothing_then_reads_the_stored_one(dstore: Store) -> None:
+    """The dashboard only looks: ``save=False`` must not append audit events, yet still reuse a stored profile."""
+    events = len(dstore.audit.log())
+    unsaved = dstore.drift.profile(ONLINE, save=False)
+    assert len(dstore.audit.log()) == events
+    stored = dstore.drift.profile(ONLINE)
+    assert len(dstore.audit.log(action="snapshot.profile")) == 1
+    assert {k: v.to_json() for k, v in unsaved.items()} == {k: v.to_json() for k, v in stored.items()}
+    assert dstore.drift.profile(ONLINE, save=False)["age"].to_json() == stored["age"].to_json()
+
+
 def test_drift_from_the_production_alias_finds_the_training_features_and_saves_the_report(dstore: Store) -> None:
     report = dstore.drift.compare("churn@production", ONLINE, feature_set="customer_features@2.1.0")
     document = report.to_json()
