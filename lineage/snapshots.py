@@ -79,9 +79,9 @@ class SnapshotService:
         """
         store = self._store
         store.require_writable()
-        validate_name(dataset, what="dataset name")
+        validate_name(dataset, what="dataset name", new=True)
         if version is not None:
-            validate_name(version, what="version")
+            validate_name(version, what="version", new=True)
         if stage not in STAGES:
             raise InvalidInputError(f"unknown stage '{stage}': use one of {', '.join(STAGES)}")
         parent_refs = list(dict.fromkeys(parents))
@@ -95,7 +95,9 @@ class SnapshotService:
             # One edge per parent snapshot, however often or however differently it was named
             # (``raw``, ``raw@v1`` and a sha256 prefix can all be the same snapshot).
             parent_rows = list({row.id: (row, self._ref_of(session, row)) for row, _ in resolved}.values())
-        wanted = _Lineage([ref for _, ref in parent_rows], transform, note)  # first-named order
+        # A note is a claim only under an explicit version: a nightly `add --note "run $(date)"` of
+        # unchanged bytes with an automatic version is a no-op, as `dvc add` of unchanged data is.
+        wanted = _Lineage([ref for _, ref in parent_rows], transform, note if version is not None else "")
 
         cached = self._cached_digest(source, members)
         reused = None
@@ -270,9 +272,9 @@ class SnapshotService:
 
         Same bytes already under this name return the existing snapshot (``created`` False).
         """
-        validate_name(dataset, what="dataset name")
+        validate_name(dataset, what="dataset name", new=True)
         if version is not None:
-            validate_name(version, what="version")
+            validate_name(version, what="version", new=True)
         if stage not in STAGES:
             raise InvalidInputError(f"unknown stage '{stage}': use one of {', '.join(STAGES)}")
         info = self._insert(session, staged, dataset=dataset, version=version, stage=stage,
@@ -572,12 +574,17 @@ class SnapshotService:
         return target
 
     def _require_replaceable(self, target: Path, snapshot: SnapshotInfo) -> None:
-        """Refuse a forced checkout whose removal of ``target`` could lose data (see checkout_guard)."""
-        from lineage.checkout_guard import require_replaceable
+        """Refuse a forced checkout whose removal of ``target`` could lose data (see checkout_guard).
+
+        Files whose bytes the store holds as blobs may go (the store gives them back);
+        the SQLite database, wherever LINEAGE_DB_URL puts it, never may.
+        """
+        from lineage.checkout_guard import require_replaceable, sqlite_files
 
         objects = self._store.objects
         places = [Path(self._store.home)] + ([Path(objects.root)] if objects.is_local else [])
-        require_replaceable(target, [file["path"] for file in snapshot.files], places)
+        require_replaceable(target, [file["path"] for file in snapshot.files], places,
+                            store_files=sqlite_files(self._store.db.sqlite_path()), holds_blob=objects.exists)
 
     def _checkout_file(self, sha256: str, snapshot: SnapshotInfo, tmp: Path, progress: Progress, member: str | None = None) -> None:
         with open(tmp, "wb", buffering=0) as out:  # unbuffered: the kernel copies a local file (kernel_copy)

@@ -296,7 +296,7 @@ def test_forced_checkout_refuses_a_folder_holding_other_files_and_the_store_itse
     (unrelated / "chapters" / "one.md").write_text("months of work")
     (unrelated / "notes.txt").write_text("more")
     before = _tree(unrelated)
-    with pytest.raises(DestinationExistsError, match="holds files the snapshot does not .*chapters/one.md.*: "
+    with pytest.raises(DestinationExistsError, match="holds files the store could not give back .*chapters/one.md.*: "
                                                      "remove it yourself or pick another DEST"):
         sqlite_store.snapshots.checkout("a@1", unrelated, force=True)
     assert _tree(unrelated) == before
@@ -325,6 +325,82 @@ def test_forced_checkout_replaces_an_earlier_checkout_of_the_same_folder_snapsho
     with pytest.raises(DestinationExistsError, match="p=1/mine.csv"):
         store.snapshots.checkout("parts@1", out, force=True)
     assert (out / "p=1" / "mine.csv").read_text() == "x\n1\n"
+
+
+def test_forced_checkout_rolls_a_folder_back_to_another_version_of_the_dataset(
+    sqlite_store: Store, data_dir: Path,
+) -> None:
+    v1, v2 = data_dir / "v1", data_dir / "v2"
+    v1.mkdir()
+    v2.mkdir()
+    write_parquet(v1 / "part-0000-aaaa.parquet", seed=1)
+    write_parquet(v2 / "part-0000-bbbb.parquet", seed=2)
+    sqlite_store.snapshots.add(v1, dataset="folds", version="v1")
+    sqlite_store.snapshots.add(v2, dataset="folds", version="v2")
+    dest = data_dir / "restored"
+    assert _cli(sqlite_store, "snapshot", "checkout", "folds@v2", str(dest)).exit_code == 0
+    (dest / "_SUCCESS").write_bytes(b"")  # Spark's empty marker: nothing to lose
+    result = _cli(sqlite_store, "snapshot", "checkout", "folds@v1", str(dest), "--force")
+    assert result.exit_code == 0, result.output
+    assert _tree(dest) == _tree(v1)  # exactly v1: v2's part (the store holds it) and the marker are gone
+
+
+def test_forced_checkout_still_refuses_a_folder_with_bytes_the_store_cannot_give_back(
+    sqlite_store: Store, data_dir: Path,
+) -> None:
+    folder = _parts_folder(data_dir)
+    sqlite_store.snapshots.add(folder, dataset="parts", version="1")
+    other = data_dir / "other"
+    other.mkdir()
+    write_parquet(other / "o.parquet", seed=9)
+    sqlite_store.snapshots.add(other, dataset="other", version="1")
+    dest = sqlite_store.snapshots.checkout("other@1", data_dir / "dest")
+    (dest / "_SUCCESS").write_bytes(b"")
+    (dest / "notes.txt").write_text("mine, registered nowhere")
+    (dest / "link.parquet").symlink_to(folder / "b.parquet")  # a symlink is never counted as recoverable
+    before = _tree(dest)
+    with pytest.raises(DestinationExistsError) as raised:
+        sqlite_store.snapshots.checkout("parts@1", dest, force=True)
+    message = str(raised.value)
+    assert "link.parquet" in message and "notes.txt" in message and "remove it yourself or pick another DEST" in message
+    assert "_SUCCESS" not in message and "o.parquet" not in message
+    assert _tree(dest) == before and (dest / "notes.txt").read_text() == "mine, registered nowhere"
+
+
+def test_forced_checkout_never_replaces_a_sqlite_database_kept_outside_the_home(
+    tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    db_dir = tmp_path / "dbdir"
+    db_dir.mkdir()
+    database = db_dir / "meta.db"
+    monkeypatch.setenv("LINEAGE_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("LINEAGE_DB_URL", f"sqlite:///{database}")
+    with Store.init() as store:
+        v1 = data_dir / "v1"
+        v1.mkdir()
+        write_parquet(v1 / "part-0000-aaaa.parquet", seed=1)
+        store.snapshots.add(v1, dataset="folds", version="v1")
+        assert database.is_file()
+        side_files = [p for p in db_dir.iterdir() if p != database]  # -wal and -shm while the store is open
+        assert side_files
+        before = database.read_bytes()
+        for dest in [database, db_dir, *side_files]:
+            with pytest.raises(DestinationExistsError, match="metadata database.*--force never removes it"):
+                store.snapshots.checkout("folds@v1", dest, force=True)
+        assert database.read_bytes() == before
+        assert store.snapshots.get("folds@v1").ref == "folds@v1"  # the database still answers
+    result = _cli_env({"LINEAGE_HOME": str(tmp_path / "home"), "LINEAGE_DB_URL": f"sqlite:///{database}"},
+                      "snapshot", "checkout", "folds@v1", str(database), "--force")
+    assert result.exit_code == 2 and "metadata database" in result.stderr, result.output
+    assert database.is_file()
+
+
+def _cli_env(env: dict[str, str], *args: str):  # type: ignore[no-untyped-def]
+    from click.testing import CliRunner
+
+    from lineage.cli import main
+
+    return CliRunner().invoke(main, list(args), env=env)
 
 
 # -- tables whose column names repeat --------------------------------------------------------------
@@ -408,3 +484,20 @@ def test_the_cli_re_add_with_another_note_is_refused_even_from_the_hash_cache(sq
     refused = _cli(sqlite_store, "snapshot", "add", str(path), "--dataset", "d", "--version", "1", "--note", "second")
     assert refused.exit_code == 2 and "d@1 is already registered with another note ('first')" in refused.stderr
     assert sqlite_store.snapshots.get("d@1").note == "first"
+
+
+def test_an_unchanged_nightly_re_add_with_an_automatic_version_and_a_new_note_is_a_no_op(
+        sqlite_store: Store, data_dir: Path) -> None:
+    """Without --version a note is commentary on the run, not a claim: unchanged bytes stay one snapshot."""
+    import os
+
+    path = write_parquet(data_dir / "nightly.parquet")
+    first = _cli(sqlite_store, "snapshot", "add", str(path), "--dataset", "n", "--note", "run 1")
+    assert first.exit_code == 0, first.stderr
+    os.utime(path, (1_600_000_000, 1_600_000_000))  # the quick read path (hash cache) answers the re-add too
+    sqlite_store.snapshots.add(path, dataset="n")
+    for note in ("run 2", "run 3"):
+        again = _cli(sqlite_store, "snapshot", "add", str(path), "--dataset", "n", "--note", note)
+        assert again.exit_code == 0 and "already registered as n@" in again.output, again.stderr
+    [only] = sqlite_store.snapshots.list(dataset="n")
+    assert only.note == "run 1"
