@@ -2,10 +2,11 @@
 
 Names end up in file paths, URLs and HTML, so they are checked once, here, before
 anything is written (invariant 7): no path separators, no ``..``, no control
-characters, no leading or trailing spaces, at most 128 characters, and composed
-Unicode (NFC): ``données`` typed with a combining accent (NFD) looks the same but is
-other code points, so it would silently be a second dataset. Such a name is refused,
-never rewritten, so what is stored is always exactly what the user typed.
+characters, no leading or trailing spaces, at most 128 characters. A *new* name must
+also be composed Unicode (NFC): ``données`` typed with a combining accent (NFD) looks the
+same but is other code points, so it would silently be a second dataset. Such a name is
+refused, never rewritten, so what is stored is always exactly what the user typed. Lookups
+do not apply that rule: a name stored decomposed before it existed stays reachable.
 """
 
 from __future__ import annotations
@@ -23,8 +24,11 @@ MAX_NAME_LENGTH = 128
 _HEX_PREFIX = re.compile(r"^[0-9a-fA-F]{8,64}$")
 
 
-def validate_name(value: str, *, what: str = "name") -> str:
-    """Return ``value`` unchanged if it is a safe name, else raise InvalidNameError."""
+def validate_name(value: str, *, what: str = "name", new: bool = False) -> str:
+    """Return ``value`` unchanged if it is a safe name, else raise InvalidNameError.
+
+    ``new``: the name is about to be stored (a registration), so it must also be NFC.
+    """
     if not isinstance(value, str) or value == "":
         raise InvalidNameError(f"{what} is empty: give a non-empty {what}")
     shown = value.encode("unicode_escape").decode("ascii")
@@ -38,7 +42,7 @@ def validate_name(value: str, *, what: str = "name") -> str:
         raise InvalidNameError(
             f"{what} '{shown}' contains a control character: use printable characters only"
         )
-    if unicodedata.normalize("NFC", value) != value:
+    if new and unicodedata.normalize("NFC", value) != value:
         raise InvalidNameError(  # shown escaped, so the combining character is visible
             f"{what} '{shown}' is not in composed Unicode form (NFC): use the composed (NFC) form "
             f"'{unicodedata.normalize('NFC', value)}'"

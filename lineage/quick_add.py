@@ -73,9 +73,9 @@ def quick_add(path: str, dataset: str, version: str | None, stage: str, note: st
     if database is None or stage not in STAGES or from_environment(_SETTINGS_THAT_NEED_THE_FULL_PATH):
         return None
     try:
-        validate_name(dataset, what="dataset name")
+        validate_name(dataset, what="dataset name", new=True)
         if version is not None:
-            validate_name(version, what="version")
+            validate_name(version, what="version", new=True)
     except LineageError:
         return None  # the full path words the refusal
     try:

@@ -127,8 +127,8 @@ def already_registered(path: str, dataset: str, version: str | None, stage: str,
     with no version, a snapshot of ``dataset``): then ``snapshot add`` writes nothing and
     returns that snapshot. Anything else — a directory, parents to resolve, a read-only
     store, a name or stage the full path would refuse, other bytes under a taken
-    version, a ``note`` other than the recorded one (the full path refuses to drop it) —
-    returns ``None`` for the full path to handle and word.
+    version, a ``note`` other than the recorded one under an explicit version (the full
+    path refuses to drop it) — returns ``None`` for the full path to handle and word.
     """
     from lineage.errors import LineageError
     from lineage.hashcache import HashCache
@@ -160,6 +160,6 @@ def already_registered(path: str, dataset: str, version: str | None, stage: str,
             row = connection.execute(query + "AND s.version = ?", (dataset, version)).fetchone()
         else:
             row = connection.execute(query + "AND s.sha256 = ? ORDER BY s.id DESC LIMIT 1", (dataset, sha256)).fetchone()
-    if row is None or row[1] != sha256 or (note and note != row[5]):
+    if row is None or row[1] != sha256 or (note and version is not None and note != row[5]):
         return None
     return KnownSnapshot(*row[:5])

@@ -99,7 +99,7 @@ def _plan_one(repo: DvcRepo, out: TrackedOut, *, copy: bool, prefix: str) -> Pla
     if not entry.is_local:
         return PlannedOut(out, "", "", stage, repo.root, skip="not a path inside the repository (a URL or outside it)")
     dataset = dataset_name(entry.path, prefix)
-    validate_name(dataset, what=f"dataset name made from {entry.path}")
+    validate_name(dataset, what=f"dataset name made from {entry.path}", new=True)
     base = PlannedOut(out, dataset, f"md5-{short(entry.md5 or '')[:VERSION_DIGITS]}", stage, repo.root / entry.path)
     planned = _plan_dir(repo, base) if entry.is_dir else _plan_file(repo, base)
     if planned.from_cache and not copy and not planned.skip:

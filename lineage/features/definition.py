@@ -67,7 +67,7 @@ class FeatureSet:
         self, name: str, *, entity: str, timestamp: str | None = None, features: Iterable[Feature] = (),
         description: str = "",
     ) -> None:
-        self.name = validate_name(name, what="feature set name")
+        self.name = validate_name(name, what="feature set name", new=True)
         self.entity = entity
         self.timestamp = timestamp
         self.description = description

@@ -56,10 +56,10 @@ def materialize(
 
     store.require_writable()
     info = store.features.get(feature_ref)
-    dataset = validate_name(dataset or default_dataset(info.feature_set), what="dataset name")
+    dataset = validate_name(dataset or default_dataset(info.feature_set), what="dataset name", new=True)
     table, source = compute_features(store, info.ref, snapshot_ref)
     version = version or default_version(info.version, source)
-    validate_name(version, what="version")
+    validate_name(version, what="version", new=True)
     link = Link(FEATURE_SET_VERSION, store.features.version_id(info.ref), MATERIALIZED,
                 transform_ref=info.ref, parent_ref=info.ref)
     with tempfile.TemporaryDirectory(prefix="lineage-materialize-") as tmp:

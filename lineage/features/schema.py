@@ -92,7 +92,7 @@ class FeatureSetSchema(BaseModel):
     @classmethod
     def _name(cls, value: str) -> str:
         try:
-            return validate_name(value, what="feature_set")
+            return validate_name(value, what="feature_set", new=True)
         except LineageError as exc:
             raise ValueError(str(exc)) from None
 

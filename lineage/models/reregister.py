@@ -9,8 +9,10 @@ differs.
 
 Not compared, on purpose: the captured environment (a re-run in a fresh virtualenv
 differs in unrelated packages, and ``lineage reproduce`` reports environment drift
-where it matters), the run id (new for every run), the note, and the work-tree
-location (the same commit checked out elsewhere is the same code).
+where it matters), the run id (new for every run), the note, the work-tree location
+(the same commit checked out elsewhere is the same code) and the git dirty flag (an
+untracked output such as a report written into the work tree flips it, while the
+commit, the entrypoint and the artifact bytes stay the same).
 """
 
 from __future__ import annotations
@@ -34,7 +36,6 @@ class RegisteredFields:
     inputs: tuple[str, ...]  # "dataset@version:role", in the order given
     feature_set: str  # "name@version" or ""
     git_commit: str
-    git_dirty: bool | None
     entrypoint: str
 
     @classmethod
@@ -49,7 +50,7 @@ class RegisteredFields:
               feature_set: str, code: Mapping[str, Any]) -> RegisteredFields:
         """The fields a registration would record (code normalised the way the row stores it)."""
         return cls(seed, canonical_json(dict(params)), canonical_json(dict(metrics)), tuple(inputs), feature_set,
-                   str(code.get("git_commit") or ""), code.get("git_dirty"), str(code.get("entrypoint") or ""))
+                   str(code.get("git_commit") or ""), str(code.get("entrypoint") or ""))
 
 
 def first_difference(recorded: RegisteredFields, given: RegisteredFields) -> tuple[str, str, str] | None:
@@ -64,7 +65,6 @@ def first_difference(recorded: RegisteredFields, given: RegisteredFields) -> tup
         ("inputs", ", ".join(recorded.inputs) or "none", ", ".join(given.inputs) or "none"),
         ("feature set", recorded.feature_set or "none", given.feature_set or "none"),
         ("git commit", recorded.git_commit or "none", given.git_commit or "none"),
-        ("git dirty flag", _flag(recorded.git_dirty), _flag(given.git_dirty)),
         ("entrypoint", repr(recorded.entrypoint), repr(given.entrypoint)),
     ]
     for name, before, after in pairs:
@@ -86,6 +86,3 @@ def refuse_changes(ref: str, recorded: RegisteredFields, given: RegisteredFields
 def _text(value: int | None) -> str:
     return "none" if value is None else str(value)
 
-
-def _flag(value: bool | None) -> str:
-    return "unknown" if value is None else str(bool(value)).lower()

@@ -131,7 +131,11 @@ class RunService:
         if not reproduce_out:
             store.require_writable()
         _split_model_ref(f"{model}@{version}")  # bad names fail before any work
-        check_seed(seed)  # before any event: a seed the run cannot set records nothing, not even run.failed
+        if reproduce_out:  # a reproduction retrains a recorded run: an older seed above 2**32-1 stays valid
+            if not isinstance(seed, int) or isinstance(seed, bool):
+                check_seed(seed)
+        else:
+            check_seed(seed)  # before any event: a seed the run cannot set records nothing, not even run.failed
         if reproduce_out and os.environ.get(REPRODUCE_SEED):
             seed = _reproduce_seed(os.environ[REPRODUCE_SEED])
         _set_seeds(seed)

@@ -91,6 +91,7 @@ class ModelService:
         store = self._store
         store.require_writable()
         name, version = _split_model_ref(ref)
+        validate_name(name, what="model name", new=True)  # a new name must be NFC (lookups need not be)
         pairs = list(inputs.items()) if isinstance(inputs, Mapping) else [parse_input(i) for i in inputs]
         params_json, metrics_json = _json_object(params, "params"), _json_object(metrics, "metrics")
         if seed is not None:
@@ -324,7 +325,7 @@ class ModelService:
     def _move(self, ref: str, *, alias: str, reason: str, action: str) -> AliasMove:
         store = self._store
         store.require_writable()
-        validate_name(alias, what="alias")
+        validate_name(alias, what="alias", new=action == "promote")
         name, _, version = ref.partition("@")
         if action == "promote":  # a rollback only moves an alias that already exists
             _not_a_version(name, alias)
