@@ -95,20 +95,34 @@ def _parse_time(text: str | None, option: str) -> datetime | None:
 
 
 def _check_output_file(path: str, option: str = "-o") -> None:
-    """Refuse an output path that cannot be written as a file, before any work or any byte is written."""
+    """Refuse an output path that cannot be written as a file, before any work or any byte is written.
+
+    The checks follow where the write will land (``output_destination``): a pipe or device
+    (``-o >(wc -c)``, ``-o /dev/stdout``) only needs to be writable; a symlink is judged by
+    its target, whose folder takes the temp file.
+    """
     import os
     from pathlib import Path
 
     from lineage.errors import InvalidInputError
+    from lineage.user_paths import output_destination
 
     if not path.strip():
         raise InvalidInputError(f"{option} is empty: give the path of the file to write")
-    target = Path(path)
+    target, in_place = output_destination(path)
+    if in_place:
+        if not os.access(target, os.W_OK):
+            raise InvalidInputError(f"{option} {path} is not writable: give a path you may write to")
+        return
+    if target.is_symlink():  # still a link after resolving: a loop
+        raise InvalidInputError(f"{option} {path} is a symlink loop: point it at a file or give another path")
     if target.is_dir():
-        raise InvalidInputError(f"{option} {path} is a folder: give a file path, e.g. {target / 'out'}")
+        raise InvalidInputError(f"{option} {path} is a folder: give a file path, e.g. {Path(path) / 'out'}")
     folder = target.parent
     if not folder.is_dir():
-        raise InvalidInputError(f"{option} {path}: the folder {folder} does not exist: create it or give another path")
+        linked = f" (where the link {path} points)" if target != Path(path) else ""
+        raise InvalidInputError(f"{option} {path}: the folder {folder}{linked} does not exist: "
+                                "create it or give another path")
     if not os.access(folder, os.W_OK | os.X_OK) or (target.exists() and not os.access(target, os.W_OK)):
         raise InvalidInputError(f"{option} {path} is not writable: give a path you may write to")
 

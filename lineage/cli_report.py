@@ -69,15 +69,27 @@ def report_make(ref: str, fmt: str, output: str, unsigned: bool) -> None:
 
 
 def _write_report(target: Path, data: bytes) -> None:
-    """Write through a temp file renamed into place: a failed write leaves no half report behind."""
-    from lineage.errors import InvalidInputError
+    """Write the report where ``-o`` points, never leaving half a report behind.
 
-    temp = target.with_name(f".{target.name}.tmp")
+    A file goes through a temp file renamed into place (next to a symlink's target, so the
+    link keeps pointing at the fresh report); a pipe or device (``-o >(wc -c)``,
+    ``-o /dev/stdout``) is written straight into: renaming over it would not feed it.
+    """
+    from lineage.errors import InvalidInputError
+    from lineage.user_paths import output_destination
+
+    destination, in_place = output_destination(target)
+    temp = destination.with_name(f".{destination.name}.tmp")
     try:
+        if in_place:
+            with open(destination, "wb") as handle:
+                handle.write(data)
+            return
         temp.write_bytes(data)
-        temp.replace(target)
+        temp.replace(destination)
     except OSError as exc:
-        temp.unlink(missing_ok=True)
+        if not in_place:
+            temp.unlink(missing_ok=True)
         raise InvalidInputError(f"cannot write {target}: {exc.strerror or exc}: give a path you may write to") from None
 
 

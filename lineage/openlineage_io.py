@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import orjson
 
@@ -68,28 +68,43 @@ class WrittenLines:
     count: int
 
 
+# Links under these name an open descriptor (``>(cmd)`` is /dev/fd/63): the shell opened it, so write into it.
 def write_jsonl(events: Iterable[dict[str, Any] | str | WrittenLines], path: str | Path) -> int:
-    """Write one event (a dict, or a line from ``export_lines``) per line, UTF-8, atomically; return how many.
+    """Write one event (a dict, or a line from ``export_lines``) per line, UTF-8; return how many.
 
-    A ``WrittenLines`` item (a slice a worker exported) is appended byte for byte.
+    A file is written atomically (temp + rename next to it, or next to a symlink's target);
+    a pipe or device (``-o >(gzip > x.gz)``, ``-o /dev/stdout``) is written straight into,
+    see ``output_destination``. A ``WrittenLines`` item (a slice a worker exported) is
+    appended byte for byte.
     """
-    target = Path(path)
+    from lineage.user_paths import output_destination
+
+    target, in_place = output_destination(path)
+    if in_place:
+        with open(target, "w", encoding="utf-8") as handle:
+            return _write_lines(events, handle)
     tmp = target.with_name(target.name + ".tmp")
-    count = 0
     try:
         with tmp.open("w", encoding="utf-8") as handle:
-            for event in events:
-                if isinstance(event, WrittenLines):
-                    handle.flush()
-                    with event.path.open("rb") as part:
-                        shutil.copyfileobj(part, handle.buffer, 1 << 20)
-                    count += event.count
-                    continue
-                handle.write(_line_of(event) + "\n")
-                count += 1
+            count = _write_lines(events, handle)
         tmp.replace(target)
     finally:
         tmp.unlink(missing_ok=True)  # only left when writing failed
+    return count
+
+
+def _write_lines(events: Iterable[dict[str, Any] | str | WrittenLines], handle: TextIO) -> int:
+    """Write the events' lines to an open text handle; return how many."""
+    count = 0
+    for event in events:
+        if isinstance(event, WrittenLines):
+            handle.flush()
+            with event.path.open("rb") as part:
+                shutil.copyfileobj(part, handle.buffer, 1 << 20)
+            count += event.count
+            continue
+        handle.write(_line_of(event) + "\n")
+        count += 1
     return count
 
 

@@ -503,3 +503,35 @@ def test_post_refuses_a_url_without_http_scheme_before_sending_anything(events: 
 
     with pytest.raises(InvalidInputError, match="http:// or https://"):
         posting(iter(events), "marquez:5000/api/v1/lineage")
+
+
+def test_cli_export_into_a_fifo_and_through_a_symlink(
+        events: list[dict[str, Any]], demo_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pipe (`-o >(gzip > x.gz)`) is fed in place; a symlink keeps pointing at the fresh export."""
+    import os
+
+    monkeypatch.setenv("LINEAGE_HOME", str(demo_home))
+    expected = json.loads(json.dumps(events))
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received: list[str] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_text(encoding="utf-8")), daemon=True)
+    reader.start()
+    result = CliRunner().invoke(cli_main, ["export", "openlineage", "-o", str(fifo)])
+    if reader.is_alive():  # the CLI never opened the pipe: let the reader see end of file
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+    reader.join(10)
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line) for line in received[0].splitlines()] == expected
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe"]
+
+    (tmp_path / "exports").mkdir()
+    target = tmp_path / "exports" / "events.jsonl"
+    target.write_text("stale\n", encoding="utf-8")
+    link = tmp_path / "latest.jsonl"
+    link.symlink_to(target)
+    result = CliRunner().invoke(cli_main, ["export", "openlineage", "-o", str(link)])
+    assert result.exit_code == 0, result.output
+    assert link.is_symlink() and link.resolve() == target.resolve()
+    assert [json.loads(line) for line in target.read_text(encoding="utf-8").splitlines()] == expected
+    assert sorted(p.name for p in (tmp_path / "exports").iterdir()) == ["events.jsonl"]

@@ -280,3 +280,75 @@ def test_keys_init_refuses_a_read_only_store_and_a_missing_home(tmp_path: Path, 
     monkeypatch.setenv("LINEAGE_HOME", str(tmp_path / "typo"))
     missing = CliRunner().invoke(main, ["keys", "init"])
     assert missing.exit_code == 2 and "lineage init" in missing.stderr and not (tmp_path / "typo").exists()
+
+
+def test_report_to_a_fifo_is_streamed_whole(run, tmp_path: Path) -> None:
+    """`-o >(cmd)` hands over a pipe: the report goes into it, not into a temp file renamed over its name."""
+    import threading
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    result = run("report", "churn@1.2.0", "--format", "json", "-o", str(fifo))
+    if reader.is_alive():  # the CLI never opened the pipe: let the reader see end of file
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+    reader.join(10)
+    assert result.exit_code == 0, result.output
+    assert stat.S_ISFIFO(fifo.lstat().st_mode) and sorted(p.name for p in tmp_path.iterdir()) == ["pipe"]
+    assert json.loads(received[0])["model"]["ref"] == "churn@1.2.0"
+
+
+def test_report_to_dev_stdout_writes_into_the_descriptor_as_opened(home: Path, tmp_path: Path) -> None:
+    """`-o /dev/stdout` feeds a pipe, and writes into the very file the shell opened (no rename over its name)."""
+    import sys
+
+    lineage = str(Path(sys.executable).with_name("lineage"))
+    env = {**os.environ, "LINEAGE_HOME": str(home)}
+    piped = subprocess.run([lineage, "report", "churn@1.2.0", "--format", "json", "-o", "/dev/stdout"],
+                           capture_output=True, env=env)
+    assert piped.returncode == 0, piped.stderr
+    assert json.loads(piped.stdout)["model"]["ref"] == "churn@1.2.0"
+    log = tmp_path / "out.json"
+    with log.open("wb") as redirected:  # `lineage report ... -o /dev/stdout > out.json`
+        inode = os.fstat(redirected.fileno()).st_ino
+        done = subprocess.run([lineage, "report", "churn@1.2.0", "--format", "json", "-o", "/dev/stdout"],
+                              stdout=redirected, stderr=subprocess.PIPE, env=env)
+    assert done.returncode == 0, done.stderr
+    assert log.stat().st_ino == inode and json.loads(log.read_bytes())["model"]["ref"] == "churn@1.2.0"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.json"]
+
+
+def test_report_through_a_symlink_updates_its_target_and_keeps_the_link(run, tmp_path: Path) -> None:
+    (tmp_path / "reports").mkdir()
+    target = tmp_path / "reports" / "target.json"
+    target.write_text("stale", encoding="utf-8")
+    link = tmp_path / "latest.json"
+    link.symlink_to(Path("reports") / "target.json")
+    result = run("report", "churn@1.2.0", "--format", "json", "-o", str(link))
+    assert result.exit_code == 0, result.output
+    assert link.is_symlink() and os.readlink(link) == str(Path("reports") / "target.json")
+    assert json.loads(target.read_text(encoding="utf-8"))["model"]["ref"] == "churn@1.2.0"
+    assert sorted(p.name for p in (tmp_path / "reports").iterdir()) == ["target.json"]  # no temp left
+
+    dangling = tmp_path / "next.json"
+    dangling.symlink_to(Path("reports") / "new.json")
+    assert run("report", "churn@1.2.0", "--format", "md", "-o", str(dangling)).exit_code == 0
+    assert dangling.is_symlink() and "churn@1.2.0" in (tmp_path / "reports" / "new.json").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("kind", ["dangling-into-missing-folder", "loop"])
+def test_report_through_an_unusable_symlink_is_one_line_and_writes_nothing(run, tmp_path: Path, kind: str) -> None:
+    link = tmp_path / "out.json"
+    if kind == "loop":
+        (tmp_path / "other.json").symlink_to(link)
+        link.symlink_to(tmp_path / "other.json")
+    else:
+        link.symlink_to(tmp_path / "missing" / "r.json")
+    before = sorted(tmp_path.rglob("*"))
+    result = run("report", "churn@1.2.0", "--format", "json", "-o", str(link))
+    assert result.exit_code == 2 and result.stdout == "", result.output
+    message = result.stderr.strip()
+    assert message.count("\n") == 0 and message.startswith("error: -o ") and "Traceback" not in result.output
+    assert sorted(tmp_path.rglob("*")) == before and link.is_symlink()
