@@ -411,4 +411,9 @@ def _naive_utc(moment: datetime | None) -> datetime | None:
     """The database keeps naive UTC (invariant 6); a naive argument is taken as UTC."""
     if moment is None:
         return None
+    if not isinstance(moment, datetime):
+        from lineage.errors import InvalidInputError
+
+        raise InvalidInputError(f"as_of must be a datetime (naive means UTC), not {type(moment).__name__} {moment!r}: "
+                                "e.g. datetime.fromisoformat('2026-03-03T12:00:00+00:00')")
     return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment

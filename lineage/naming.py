@@ -29,7 +29,10 @@ def validate_name(value: str, *, what: str = "name", new: bool = False) -> str:
 
     ``new``: the name is about to be stored (a registration), so it must also be NFC.
     """
-    if not isinstance(value, str) or value == "":
+    if not isinstance(value, str):  # an int version or a None from the Python API: say so, not "empty"
+        raise InvalidNameError(f"{what} must be text, not {type(value).__name__} {value!r}: "
+                               f"give a string such as 'v1' or 'customers'")
+    if value == "":
         raise InvalidNameError(f"{what} is empty: give a non-empty {what}")
     shown = value.encode("unicode_escape").decode("ascii")
     if len(value) > MAX_NAME_LENGTH:
@@ -77,7 +80,10 @@ def parse_ref(text: str) -> Ref:
     what users copy from ``sha256sum`` output; it is lowercased (digests are stored
     lowercase, and some tools print them in capitals). The name keeps the typed case.
     """
-    if not isinstance(text, str) or not text.strip():
+    if not isinstance(text, str):
+        raise InvalidNameError(f"reference must be text, not {type(text).__name__} {text!r}: give dataset@version, "
+                               "a dataset name or a sha256 prefix")
+    if not text.strip():
         raise InvalidNameError("reference is empty: give dataset@version, a dataset name or a sha256 prefix")
     text = text.strip()
     if "@" in text:

@@ -84,7 +84,7 @@ class SnapshotService:
             validate_name(version, what="version", new=True)
         if stage not in STAGES:
             raise InvalidInputError(f"unknown stage '{stage}': use one of {', '.join(STAGES)}")
-        parent_refs = list(dict.fromkeys(parents))
+        parent_refs = list(dict.fromkeys(_refs(parents, "parents")))
         from lineage import tabular  # pyarrow loads only when data is read
 
         source = existing_path(path)
@@ -353,7 +353,7 @@ class SnapshotService:
         """The snapshots of exact ``dataset@version`` refs, in the order given (batched; see snapshot_search.py)."""
         from lineage.snapshot_search import get_many
 
-        return get_many(self._store, refs)
+        return get_many(self._store, _refs(refs, "refs"))
 
     def search(self, *, text: str = "", stages: Sequence[str] = (), datasets: Sequence[str] = ()) -> list[str]:
         """Refs of the snapshots matching every filter, in ``list()`` order (one light query; see snapshot_search.py)."""
@@ -537,6 +537,9 @@ class SnapshotService:
         """
         from lineage.tombstones import require_bytes
 
+        if not isinstance(destination, str | os.PathLike):
+            raise InvalidInputError(f"the destination must be a path (str or Path), not {type(destination).__name__} "
+                                    f"{destination!r}: give the file or folder to write the snapshot to")
         if not os.fspath(destination).strip():
             raise InvalidInputError(f"the destination is empty ({os.fspath(destination)!r}): give the file or folder "
                                     "path to write the snapshot to (an empty path would mean the current directory)")
@@ -649,6 +652,19 @@ class _Lineage:
             f"{existing.ref} is already registered with {what} ({recorded}): nothing changed; "
             "register the new lineage under a new version"
         )
+
+
+def _refs(value: Iterable[str] | str | None, what: str) -> list[str]:
+    """Refs given through the Python API: one str is one ref (not its characters), None is none."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    refs = list(value)
+    for ref in refs:
+        if not isinstance(ref, str):
+            raise InvalidInputError(f"{what} must be refs such as 'raw@v1', not {type(ref).__name__} {ref!r}")
+    return refs
 
 
 def _one_line(text: str, limit: int = 80) -> str:

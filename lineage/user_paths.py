@@ -23,6 +23,8 @@ def given_path(value: str | os.PathLike[str], *, what: str, fix: str) -> Path:
     A ``Path`` object is taken as is: the caller built it on purpose (and ``Path("")``
     can no longer be told from ``Path(".")``).
     """
+    if not isinstance(value, str | os.PathLike):
+        raise InvalidInputError(f"{what} must be a path (str or Path), not {type(value).__name__} {value!r}: {fix}")
     if isinstance(value, str) and not value.strip():
         raise InvalidInputError(f"{what} is empty ({value!r}): {fix} (an empty path would mean the current directory)")
     return Path(value)

@@ -331,3 +331,74 @@ def test_an_alias_named_like_a_version_is_refused(mstore: Store, tmp_path: Path,
         mstore.models.promote("churn@1.1.0", alias=alias, reason="x")
     assert mstore.models.aliases("churn")["history"] == [] and len(mstore.audit.log()) == events
     assert mstore.models.get("churn@1.2.0").version == "1.2.0"
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    ({"model": None, "version": "1.0.0"}, "model must be a name such as 'churn', not None"),
+    ({"model": "churn", "version": None}, "version must be a semantic version such as '1.0.0', not None"),
+    ({"model": "churn", "version": 1}, "version must be a semantic version such as '1.0.0', not 1"),
+], ids=["model-none", "version-none", "version-int"])
+def test_a_tracked_run_without_a_model_or_version_string_writes_nothing(
+        mstore: Store, tmp_path: Path, kwargs: dict, match: str) -> None:
+    """str(None) made a valid-looking name: a model literally called "None" was registered."""
+    events = len(mstore.audit.log())
+    with pytest.raises(InvalidInputError, match=re.escape(match)), mstore.runs.track(**kwargs, seed=1) as run:
+        run.set_artifact(artifact(tmp_path, b"nameless"))
+    assert mstore.models.list() == [] and len(mstore.audit.log()) == events
+    assert not mstore.objects.exists(blob_of(b"nameless"))
+
+
+def test_any_integer_type_is_a_seed_and_is_recorded_as_a_plain_int(mstore: Store, tmp_path: Path) -> None:
+    with mstore.runs.track(model="churn", version="1.0.0", seed=np.int64(3)) as run:
+        assert type(run.seed) is int and run.seed == 3
+        run.set_artifact(artifact(tmp_path, b"numpy seeded"))
+    assert run.model_version is not None and run.model_version.seed == 3
+    with pytest.raises(InvalidInputError, match="seed np.float64"), \
+            mstore.runs.track(model="churn", version="1.0.1", seed=np.float64(3.0)):
+        pass
+
+
+@pytest.mark.parametrize(("call", "match"), [
+    (lambda run, _: run.log_params(when=datetime.now()), "param 'when' cannot be stored as JSON"),
+    (lambda run, _: run.log_metrics(auc=float("nan")), "metric 'auc' cannot be stored as JSON"),
+    (lambda run, tmp: run.set_artifact(tmp / "nope.pkl"), "nope.pkl does not exist"),
+], ids=["params-datetime", "metrics-nan", "missing-artifact"])
+def test_a_value_registration_would_refuse_is_refused_inside_the_block_and_audited(
+        mstore: Store, tmp_path: Path, call: object, match: str) -> None:
+    """These were accepted at call time and refused after the block, with no run.failed event."""
+    with pytest.raises(InvalidInputError, match=match), mstore.runs.track(model="churn", version="1.0.0", seed=1) as run:
+        run.set_artifact(artifact(tmp_path, b"good model"))
+        run.log_params(C=0.5)
+        with pytest.raises(InvalidInputError, match=match):
+            call(run, tmp_path)  # type: ignore[operator]
+        assert run.params == {"C": 0.5} and run.metrics == {}  # a refused call keeps nothing
+        call(run, tmp_path)  # type: ignore[operator]  # uncaught now: the run ends with it
+    assert mstore.models.list() == [] and not mstore.objects.exists(blob_of(b"good model"))
+    failed = mstore.audit.log(action="run.failed")
+    assert len(failed) == 1 and failed[0].payload["run_id"] == run.run_id and "InvalidInputError" in failed[0].payload["error"]
+
+
+def test_a_registration_refused_when_the_run_ends_is_audited_as_a_failed_run(mstore: Store, tmp_path: Path) -> None:
+    register(mstore, tmp_path, "1.0.0")
+    with pytest.raises(ImmutableVersionError, match="churn@1.0.0 already holds"), \
+            mstore.runs.track(model="churn", version="1.0.0", seed=1) as run:
+        run.set_artifact(artifact(tmp_path, b"other bytes"))
+    with pytest.raises(InvalidInputError, match="the run set no artifact"), \
+            mstore.runs.track(model="churn", version="1.0.1", seed=1) as unfinished:
+        pass
+    failed = mstore.audit.log(action="run.failed")
+    assert {f.payload["run_id"] for f in failed} == {run.run_id, unfinished.run_id}
+    assert [i.ref for i in mstore.models.list()] == ["churn@1.0.0"] and not mstore.objects.exists(blob_of(b"other bytes"))
+
+
+def test_inputs_registered_from_paths_stay_registered_when_the_run_fails_and_are_named(
+        mstore: Store, tmp_path: Path) -> None:
+    """Snapshots are immutable and audited: a failed run keeps them, and its run.failed event lists them."""
+    copy = artifact(tmp_path, (SAMPLE / "customers_clean_v1.0.parquet").read_bytes(), "copy.parquet")
+    with pytest.raises(ZeroDivisionError), mstore.runs.track(model="churn", version="1.0.0", seed=1) as run:
+        run.input("customers_clean@v1.0")
+        run.input(copy, dataset="copied", version="v1", role="validation")
+        _ = 1 / 0
+    payload = mstore.audit.log(action="run.failed")[0].payload
+    assert payload["inputs"] == {"customers_clean@v1.0": "train", "copied@v1": "validation"}
+    assert payload["registered_inputs"] == ["copied@v1"] and mstore.snapshots.get("copied@v1").ref == "copied@v1"

@@ -64,9 +64,11 @@ def test_validate_name_accepts_normal_names_unchanged(name: str) -> None:
     assert validate_name(name) == name
 
 
-def test_non_string_name_is_refused_as_empty() -> None:
-    with pytest.raises(InvalidNameError, match="empty"):
+def test_non_string_name_is_refused_naming_its_type() -> None:
+    with pytest.raises(InvalidNameError, match="must be text, not NoneType None"):
         validate_name(None)  # type: ignore[arg-type]
+    with pytest.raises(InvalidNameError, match="version must be text, not int 1"):
+        validate_name(1, what="version")  # type: ignore[arg-type]
 
 
 def test_parse_ref_splits_name_and_version() -> None:

@@ -245,6 +245,9 @@ class FeatureService:
         ``name@`` (an empty version) is refused rather than read as "highest": a version
         that went missing from a script must not silently pick whatever is latest.
         """
+        if not isinstance(ref, str):
+            raise InvalidInputError(f"feature-set reference must be text such as 'customer_features@2.1.0', "
+                                    f"not {type(ref).__name__} {ref!r}")
         name, at, version = ref.partition("@")
         validate_name(name, what="feature set name")
         if at:
@@ -597,6 +600,9 @@ def _as_schema(schema: FeatureSetSchema | str | Path | dict) -> FeatureSetSchema
         return schema
     if isinstance(schema, dict):
         return parse_schema(schema)
+    if not isinstance(schema, str | Path):
+        raise InvalidInputError(f"schema must be a schema file path, a dict or a FeatureSetSchema, not "
+                                f"{type(schema).__name__} {schema!r}")
     return load_schema(schema)
 
 

@@ -92,10 +92,12 @@ class ModelService:
         store.require_writable()
         name, version = _split_model_ref(ref)
         validate_name(name, what="model name", new=True)  # a new name must be NFC (lookups need not be)
-        pairs = list(inputs.items()) if isinstance(inputs, Mapping) else [parse_input(i) for i in inputs]
+        if inputs is None or isinstance(inputs, str):  # one "REF[:ROLE]" is one input, not its characters
+            inputs = [] if inputs is None else [inputs]
+        pairs = list(inputs.items()) if isinstance(inputs, Mapping) else [parse_input(_input_text(i)) for i in inputs]
         params_json, metrics_json = _json_object(params, "params"), _json_object(metrics, "metrics")
         if seed is not None:
-            check_seed(seed)
+            seed = check_seed(seed)
         artifact_path = given_path(artifact, what="artifact", fix="give the trained model's file or folder")
         with store.db.session() as session:
             resolved = self._resolve_inputs(session, pairs)
@@ -204,6 +206,8 @@ class ModelService:
     # -- lookups --------------------------------------------------------------------------
     def get(self, ref: str) -> ModelVersionInfo:
         """``model@version``, ``model@alias`` or ``model`` (its highest version)."""
+        if not isinstance(ref, str):
+            raise InvalidInputError(f"model reference must be text such as 'churn@1.2.0', not {type(ref).__name__} {ref!r}")
         name, _, wanted = ref.partition("@")
         validate_name(name, what="model name")
         with self._store.db.session() as session:
@@ -462,6 +466,8 @@ class ModelService:
 
 
 def _split_model_ref(ref: str) -> tuple[str, str]:
+    if not isinstance(ref, str):
+        raise InvalidInputError(f"model reference must be text such as 'churn@1.2.0', not {type(ref).__name__} {ref!r}")
     name, sep, version = ref.partition("@")
     if not sep or not version:
         raise InvalidInputError(f"model '{ref}' has no version: write MODEL@MAJOR.MINOR.PATCH, e.g. churn@1.2.0")
@@ -482,11 +488,21 @@ def _not_a_version(model: str, alias: str) -> None:
                             f"{alias}, never the alias: choose a name that is not MAJOR.MINOR.PATCH, e.g. production")
 
 
+def _input_text(value: object) -> str:
+    if not isinstance(value, str):
+        raise InvalidInputError(f"inputs must be refs such as 'customers_clean@v1.0:train', not "
+                                f"{type(value).__name__} {value!r}")
+    return value
+
+
 def _json_object(value: Mapping[str, Any] | None, what: str) -> dict[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, Mapping):
         raise InvalidInputError(f"{what} must be a JSON object such as {{\"max_depth\": 4}}")
+    for key in value:
+        if not isinstance(key, str):  # json.dumps would turn 1 into "1": stored other than given
+            raise InvalidInputError(f"{what} key {key!r} is not a string: name every {what} entry with a string")
     try:
         return json.loads(json.dumps(dict(value), allow_nan=False, default=_plain))
     except (TypeError, ValueError) as exc:
@@ -502,4 +518,7 @@ def _plain(value: Any) -> Any:
 def _naive(moment: datetime | None) -> datetime | None:
     if moment is None:
         return None
+    if not isinstance(moment, datetime):
+        raise InvalidInputError(f"as_of must be a datetime (naive means UTC), not {type(moment).__name__} {moment!r}: "
+                                "e.g. datetime.fromisoformat('2026-03-03T12:00:00+00:00')")
     return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
