@@ -536,16 +536,12 @@ class SnapshotService:
         replaces a file, or a directory only when that loses nothing (see checkout_guard).
         """
         from lineage.tombstones import require_bytes
+        from lineage.user_paths import given_path
 
-        if not isinstance(destination, str | os.PathLike):
-            raise InvalidInputError(f"the destination must be a path (str or Path), not {type(destination).__name__} "
-                                    f"{destination!r}: give the file or folder to write the snapshot to")
-        if not os.fspath(destination).strip():
-            raise InvalidInputError(f"the destination is empty ({os.fspath(destination)!r}): give the file or folder "
-                                    "path to write the snapshot to (an empty path would mean the current directory)")
+        chosen = given_path(destination, what="the destination", fix="give the file or folder path to write the snapshot to")
         snapshot = self.get(ref)
         require_bytes(snapshot, "check out")
-        target = Path(destination).expanduser().absolute()
+        target = chosen.expanduser().absolute()
         if target.exists() or target.is_symlink():
             if not force:
                 raise DestinationExistsError(f"{target} already exists: choose another destination or pass --force")

@@ -131,13 +131,9 @@ class Registration:
 
 def existing_path(path: str | os.PathLike[str]) -> Path:
     """The absolute data path to register; refuses a missing, empty or special one before any read."""
-    if not isinstance(path, str | os.PathLike):
-        raise InvalidInputError(f"the path to register must be a path (str or Path), not {type(path).__name__} "
-                                f"{path!r}: give a file or folder")
-    if not os.fspath(path).strip():
-        raise InvalidInputError(f"the path to register is empty ({os.fspath(path)!r}): give a file or folder "
-                                "(an empty path would mean the current directory)")
-    source = Path(path).expanduser()
+    from lineage.user_paths import given_path
+
+    source = given_path(path, what="the path to register", fix="give a file or folder").expanduser()
     if not source.exists():
         raise InvalidInputError(f"path {source} does not exist: check the path")
     source = source.absolute()
