@@ -9,7 +9,15 @@ from __future__ import annotations
 import streamlit as st
 
 from lineage.formatting import human_size
-from pages._support import StreamlitProgress, cached, call, forget_store, snapshot_columns, store
+from pages._support import (
+    StreamlitProgress,
+    cached,
+    call,
+    forget_store,
+    library_errors,
+    snapshot_columns,
+    store,
+)
 
 DATETIME = "YYYY-MM-DD HH:mm"
 
@@ -20,9 +28,8 @@ def overview() -> None:
 
     st.title("Lineage")
     st.caption("Every model traceable to the exact data and feature logic it was built from.")
-    opened = store()
+    opened = store(on_missing=_offer_demo)
     if opened is None:
-        _offer_demo()
         return
     data = cached(views.overview, opened, disk=True)  # disk: source files are re-checked every minute
     counts = data["counts"]
@@ -99,4 +106,5 @@ navigation = st.navigation([
     st.Page("pages/4_Models.py", title="Models", icon=":material/model_training:", url_path="models"),
     st.Page("pages/5_Lineage.py", title="Lineage", icon=":material/account_tree:", url_path="lineage"),
 ])
-navigation.run()
+with library_errors():  # the last net: a library error no page expected (a damaged database) is one line
+    navigation.run()

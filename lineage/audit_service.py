@@ -13,6 +13,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
 from lineage.audit import ChainCheck, verify_chain
+from lineage.db import driver_rows
 from lineage.entities import AuditEntry
 from lineage.tables import AuditEvent, AuditHead
 
@@ -93,11 +94,8 @@ class AuditService:
         done = first - 1
         while True:
             with self._store.db.session() as session:
-                result = session.connection().execute(query.where(table.c.seq > done))
-                try:  # the driver's tuples: SQLAlchemy's per-row processing would cost more than the rest
-                    rows = result.cursor.fetchall()
-                finally:
-                    result.close()
+                # the driver's tuples: SQLAlchemy's per-row processing would cost more than the rest
+                rows = driver_rows(session.connection().execute(query.where(table.c.seq > done)))
             if not rows:
                 return
             page = [AuditEntry(seq=seq, at=_utc(at), actor=actor, action=action, subject=subject,

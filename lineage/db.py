@@ -11,13 +11,22 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import CursorResult, Engine, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 from sqlmodel import Session
 
-from lineage.errors import LineageError, ReadOnlyError, SchemaVersionError, StoreUnavailableError
+from lineage.errors import (
+    LineageError,
+    ReadOnlyError,
+    SchemaVersionError,
+    StoreMissingError,
+    StoreUnavailableError,
+    damaged_sqlite,
+    is_damaged_sqlite,
+)
 from lineage.schema_head import SCHEMA_HEAD
 
 BUSY_TIMEOUT_MS = 60_000
@@ -66,6 +75,13 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous = FULL")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
+
+    @event.listens_for(engine, "handle_error")
+    def _on_error(context) -> None:  # type: ignore[no-untyped-def]
+        # Every statement of every caller (sessions, graph walks, bulk reads) passes here,
+        # so a damaged file is one line wherever it is first noticed.
+        if is_damaged_sqlite(context.original_exception):
+            raise damaged_sqlite(engine.url.database or "")
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:  # type: ignore[no-untyped-def]
@@ -124,8 +140,8 @@ class Database:
         except OperationalError as exc:
             raise self._unavailable(exc) from None
         except DBAPIError as exc:
-            if self._is_not_a_database(exc):
-                raise self._not_a_database() from None
+            if self._is_not_a_database(exc) or is_damaged_sqlite(exc):
+                raise self._unavailable(exc) from None
             if _is_missing_table(exc):
                 raise self._not_initialised() from None
             if _is_permission_denied(exc):
@@ -133,6 +149,8 @@ class Database:
             raise
 
     def _unavailable(self, exc: Exception) -> StoreUnavailableError:
+        if self.is_sqlite and is_damaged_sqlite(exc):  # e.g. found at commit, which no statement event sees
+            return damaged_sqlite(str(self.sqlite_path() or ""))
         if self._is_not_a_database(exc):
             return self._not_a_database()
         if _is_missing_table(exc):
@@ -160,8 +178,8 @@ class Database:
             "this account may only read; use a writer's LINEAGE_DB_URL"
         )
 
-    def _not_initialised(self) -> SchemaVersionError:
-        return SchemaVersionError(
+    def _not_initialised(self) -> StoreMissingError:
+        return StoreMissingError(
             f"no Lineage store in {redact(self.url)}: run `lineage init` to create it"
         )
 
@@ -225,6 +243,23 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def driver_rows(result: CursorResult[Any]) -> list[tuple[Any, ...]]:
+    """The rows as the driver returns them, without SQLAlchemy's per-row processing.
+
+    Why: for big reads a ``Row`` per row costs more than the query. Fetching from the
+    driver's cursor bypasses SQLAlchemy's error translation, so a damaged SQLite file is
+    translated here into the same one line as everywhere else.
+    """
+    try:
+        return result.cursor.fetchall()
+    except Exception as exc:
+        if is_damaged_sqlite(exc):
+            raise damaged_sqlite(result.context.engine.url.database or "") from None
+        raise
+    finally:
+        result.close()
 
 
 def _first_line(exc: Exception) -> str:

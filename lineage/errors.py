@@ -46,6 +46,10 @@ class SchemaVersionError(LineageError):
     """The metadata database is not at the schema version this release expects."""
 
 
+class StoreMissingError(SchemaVersionError):
+    """No store exists where the settings point yet (as opposed to one that is damaged or old)."""
+
+
 class DestinationExistsError(LineageError):
     """A checkout would overwrite an existing file."""
 
@@ -68,3 +72,16 @@ class SemverError(LineageError):
 
 class FeatureCodeError(LineageError):
     """Feature code cannot be loaded, or does not match its schema or its registered hash."""
+
+
+def is_damaged_sqlite(exc: BaseException) -> bool:
+    """SQLite found the file's pages inconsistent (SQLITE_CORRUPT), not merely busy or missing."""
+    return "database disk image is malformed" in str(exc).lower()
+
+
+def damaged_sqlite(path: str) -> StoreUnavailableError:
+    """Why: the driver's "database disk image is malformed" names neither the file nor a way out."""
+    return StoreUnavailableError(
+        f"the SQLite database {path} is damaged (database disk image is malformed): restore it from a "
+        f"backup, or look with `sqlite3 {path} 'PRAGMA integrity_check'`"
+    )

@@ -28,6 +28,7 @@ from sqlalchemy import DateTime, Integer, String, bindparam, text
 from sqlalchemy.engine import Connection
 
 from lineage.audit import format_time
+from lineage.db import driver_rows
 from lineage.edges import FEATURE_SET_VERSION, SNAPSHOT
 from lineage.graph_refs import MODEL_VERSION, resolve
 
@@ -392,11 +393,7 @@ def _graph_statement(direction: str, as_of: bool) -> Any:
 def _tuples(connection: Connection, statement: Any, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
     """The rows as the driver returns them: SQLAlchemy compiles, binds, runs its events and
     translates errors, but building a Row object per row would cost a fifth of the walk."""
-    result = connection.execute(statement, params)
-    try:
-        return result.cursor.fetchall()
-    finally:
-        result.close()
+    return driver_rows(connection.execute(statement, params))
 
 
 def _utc_reader(connection: Connection) -> Callable[[Any], datetime]:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import select
 
+from lineage.db import driver_rows
 from lineage.tables import Dataset, FeatureSetRow, FeatureSetVersion, Snapshot
 
 if TYPE_CHECKING:
@@ -106,10 +107,7 @@ class ExportLookup:
             names = {row_id: name for name, row_id in self._dataset_ids.items() if row_id is not None}
 
             def keep(result: Any) -> None:
-                try:  # the driver's tuples, without SQLAlchemy's per-row processing
-                    rows = result.cursor.fetchall()
-                finally:
-                    result.close()
+                rows = driver_rows(result)  # the driver's tuples, without SQLAlchemy's per-row processing
                 for dataset_id, version, stage, sha256, count, data_format, fingerprint, arrow_schema in rows:
                     ref = f"{names.get(dataset_id)}@{version}"
                     if ref in found and found[ref] is None:

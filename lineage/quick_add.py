@@ -37,7 +37,13 @@ from lineage.audit_hash import canonical_json, event_hash
 from lineage.clock import utcnow
 from lineage.edges import DERIVED_FROM, SNAPSHOT
 from lineage.env import default_user, from_environment
-from lineage.errors import ImmutableVersionError, LineageError, StoreUnavailableError
+from lineage.errors import (
+    ImmutableVersionError,
+    LineageError,
+    StoreUnavailableError,
+    damaged_sqlite,
+    is_damaged_sqlite,
+)
 from lineage.quick_reads import BUSY_TIMEOUT_S, sqlite_database
 from lineage.schema_head import SCHEMA_HEAD
 
@@ -195,7 +201,10 @@ def _write(connection: sqlite3.Connection, staged: Registration, *, dataset: str
                 connection.execute("ROLLBACK")
             raise
     except sqlite3.Error as exc:  # worded as lineage.db words the full path's driver errors
-        from lineage.quick_reads import database_url
+        from lineage.quick_reads import database_url, sqlite_database
+
+        if is_damaged_sqlite(exc):
+            raise damaged_sqlite(str(sqlite_database())) from None
 
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise StoreUnavailableError(

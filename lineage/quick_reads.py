@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from lineage.env import DEFAULT_HOME, absolute_home, default_db_url, from_environment
+from lineage.errors import damaged_sqlite, is_damaged_sqlite
 from lineage.schema_head import SCHEMA_HEAD
 
 SQLITE_PREFIX = "sqlite:///"
@@ -82,7 +83,12 @@ def _reader(path: Path) -> Iterator[sqlite3.Connection | None]:
             connection.execute("BEGIN")  # one consistent read for the version check and the query
             row = connection.execute("SELECT version_num FROM alembic_version").fetchone()
             ready = row is not None and row[0] == SCHEMA_HEAD
-        yield connection if ready else None
+        try:
+            yield connection if ready else None
+        except sqlite3.DatabaseError as exc:
+            if is_damaged_sqlite(exc):
+                raise damaged_sqlite(str(path)) from None
+            raise
     finally:
         connection.close()
 

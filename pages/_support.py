@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import streamlit as st
 
-from lineage.errors import LineageError, SchemaVersionError
+from lineage.errors import LineageError, SchemaVersionError, StoreMissingError
 from lineage.store import Store
 
 T = TypeVar("T")
@@ -32,12 +32,21 @@ def _open_store(_key: tuple[str, ...]) -> Store:
     return Store.open()
 
 
-def store() -> Store | None:
-    """The store the environment names, or None after telling the user how to create it."""
+def store(on_missing: Callable[[], None] | None = None) -> Store | None:
+    """The store the environment names, or None after saying why it cannot be opened.
+
+    ``on_missing`` runs only when no store exists there yet (it may offer to create one):
+    a damaged database, an old schema or an unreachable server must not be "created" over.
+    """
     try:
         return _open_store(settings_key())
-    except SchemaVersionError as exc:
+    except StoreMissingError as exc:
         st.info(f"{exc}. To try the dashboard with sample data: `lineage demo`.")
+        if on_missing is not None:
+            on_missing()
+        return None
+    except SchemaVersionError as exc:
+        st.info(str(exc))
         return None
     except LineageError as exc:
         st.error(str(exc))

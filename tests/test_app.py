@@ -583,7 +583,26 @@ def test_a_database_file_that_is_not_sqlite_is_one_error_on_every_page(tmp_path:
     assert not at.exception, at.exception
     assert [e.value for e in at.error] == [f"{home / 'lineage.db'} is not a SQLite database: point LINEAGE_HOME (or "
                                            "LINEAGE_DB_URL) at a Lineage store, or move the file away"]
+    assert not [b for b in at.button if b.key == "load_demo"]  # a store exists there: never "create" over it
     assert (home / "lineage.db").read_bytes() == garbage and sorted(home.iterdir()) == [home / "lineage.db"]
+
+
+@pytest.mark.parametrize("page", [None, SNAPSHOTS_PAGE, "pages/5_Lineage.py"])
+def test_a_damaged_database_is_one_error_and_no_offer_to_create(demo_env: dict[str, str], page: str | None) -> None:
+    from tests.test_cli_bad_input import _damage_table_pages
+
+    database = Path(demo_env["LINEAGE_HOME"]) / "lineage.db"
+    _damage_table_pages(database, ("snapshot", "dataset", "audit_event", "audit_head", "edge", "model_version"))
+    damaged = database.read_bytes()
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    if page is not None:
+        at.switch_page(page).run()
+    assert not at.exception, at.exception
+    assert [e.value for e in at.error] == [f"the SQLite database {database} is damaged (database disk image is "
+                                           f"malformed): restore it from a backup, or look with `sqlite3 {database} "
+                                           "'PRAGMA integrity_check'`"]
+    assert not [b for b in at.button if b.key == "load_demo"]
+    assert database.read_bytes() == damaged
 
 
 def test_register_form_refuses_a_picked_dataset_with_a_typed_new_name(demo_env: dict[str, str], tmp_path: Path) -> None:

@@ -351,3 +351,35 @@ def test_database_file_that_is_not_sqlite_is_named_by_every_command(tmp_path: Pa
     assert result.stderr == (f"error: {home / 'lineage.db'} is not a SQLite database: point LINEAGE_HOME (or "
                              "LINEAGE_DB_URL) at a Lineage store, or move the file away\n")
     assert (home / "lineage.db").read_bytes() == garbage and sorted(home.iterdir()) == [home / "lineage.db"]
+
+
+def _damage_table_pages(database: Path, tables: tuple[str, ...]) -> None:
+    """Overwrite the root page header of each table: SQLite then reports SQLITE_CORRUPT reading it."""
+    with sqlite3.connect(database) as connection:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        page_size = connection.execute("PRAGMA page_size").fetchone()[0]
+        roots = [connection.execute("SELECT rootpage FROM sqlite_master WHERE name = ?", (t,)).fetchone()[0]
+                 for t in tables]
+    data = bytearray(database.read_bytes())
+    for root in roots:
+        offset = (root - 1) * page_size
+        data[offset:offset + 16] = b"\xff" * 16
+    database.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("args", [["snapshot", "list"], ["snapshot", "list", "--json"], ["snapshot", "show", "d@v1"],
+                                  ["trace", "d@v1"], ["impact", "d@v1"], ["audit", "verify"],
+                                  ["export", "openlineage"], ["snapshot", "add", "{data}", "--dataset", "e"]])
+def test_damaged_database_is_one_line_naming_it(home: Path, tmp_path: Path, args: list[str]) -> None:
+    """SQLite's "database disk image is malformed" names neither the file nor what to do."""
+    assert CliRunner().invoke(main, ["snapshot", "add", str(write_csv(tmp_path / "d.csv")), "--dataset", "d",
+                                     "--version", "v1"]).exit_code == 0
+    database = home / "lineage.db"
+    _damage_table_pages(database, ("snapshot", "dataset", "audit_event", "edge"))
+    damaged = database.read_bytes()
+    data = write_csv(tmp_path / "e.csv", rows=7)
+    result = CliRunner().invoke(main, [a.format(data=data) for a in args])
+    assert result.exit_code == 2 and result.stdout == "", result.output
+    assert result.stderr == (f"error: the SQLite database {database} is damaged (database disk image is malformed): "
+                             f"restore it from a backup, or look with `sqlite3 {database} 'PRAGMA integrity_check'`\n")
+    assert database.read_bytes() == damaged
