@@ -64,8 +64,9 @@ if diff is not None:
                 st.code(code_diff, language="diff")
 
 st.subheader("Validate a file against a version")
+default_following("validate_version", choices[-1], name)  # the latest version of whichever set is picked
 with st.form("validate"):
-    version = st.selectbox("Version", choices, index=len(choices) - 1, key="validate_version")
+    version = st.selectbox("Version", choices, key="validate_version")
     upload = st.file_uploader("Parquet or CSV file", type=["parquet", "csv"], key="validate_file")
     submitted = st.form_submit_button("Validate")
 if submitted:

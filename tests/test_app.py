@@ -519,9 +519,7 @@ def test_models_page_shows_the_new_state_right_after_a_rollback_and_a_promote(de
     assert list(timeline["version"])[-1] == "1.2.0" and list(timeline["reason"])[-1] == "serving fixed"
 
 
-def test_feature_sets_page_switching_sets_compares_previous_with_latest(demo_env: dict[str, str], tmp_path: Path) -> None:
-    module = tmp_path / "small_features.py"
-    module.write_text('''
+SMALL_FEATURES = '''
 import pandas as pd
 from lineage.features import FeatureSet
 
@@ -531,7 +529,12 @@ small = FeatureSet("small", entity="customer_id", timestamp="reference_date")
 @small.feature(dtype="int")
 def age(df: pd.DataFrame) -> pd.Series:
     return ((df["reference_date"] - df["birth_date"]).dt.days // 365).astype("int64")
-''')
+'''
+
+
+def test_feature_sets_page_switching_sets_compares_previous_with_latest(demo_env: dict[str, str], tmp_path: Path) -> None:
+    module = tmp_path / "small_features.py"
+    module.write_text(SMALL_FEATURES)
     with Store.open() as opened:
         opened.features.register({"feature_set": "small", "version": "1.0.0", "features": {"age": "int"}}, str(module))
     at = run_app()
@@ -544,6 +547,26 @@ def age(df: pd.DataFrame) -> pd.Series:
     assert (at.selectbox(key="from").value, at.selectbox(key="to").value) == ("2.0.0", "2.1.0")
     assert (at.query_params["from"], at.query_params["to"]) == ("2.0.0", "2.1.0")
     assert at.metric[0].value == "minor"
+
+
+def test_validate_form_offers_the_latest_version_of_the_set_picked(demo_env: dict[str, str], tmp_path: Path) -> None:
+    """The version picked for one set must not carry over to another set (it may not even exist there)."""
+    module = tmp_path / "small_features.py"
+    module.write_text(SMALL_FEATURES)
+    with Store.open() as opened:
+        opened.features.register({"feature_set": "small", "version": "1.0.0", "features": {"age": "int"}}, str(module))
+        opened.features.register({"feature_set": "small", "version": "2.0.0", "features": {"age": "int"}}, str(module))
+    at = run_app()
+    at.switch_page("pages/2_Feature_sets.py").run()
+    assert at.selectbox(key="validate_version").value == "2.1.0"
+    at.selectbox(key="validate_version").select("2.0.0").run()
+    at.selectbox(key="set").select("small").run()
+    assert not at.exception
+    assert at.selectbox(key="validate_version").value == "2.0.0" and at.selectbox(key="validate_version").options == [
+        "1.0.0", "2.0.0"]
+    at.selectbox(key="validate_version").select("1.0.0").run()
+    at.selectbox(key="set").select("customer_features").run()
+    assert at.selectbox(key="validate_version").value == "2.1.0"
 
 
 def test_feature_sets_page_link_opens_the_linked_versions(demo_env: dict[str, str]) -> None:
