@@ -658,3 +658,49 @@ def test_required_version_always_passes_and_anything_smaller_fails(
     weaker = [bump for bump in BUMPS[1:] if BUMPS.index(bump) < BUMPS.index(diff.required_bump)]
     for bump in weaker:
         assert bump_problems("customer_features", V(previous), V(previous).next(bump), diff)
+
+
+@pytest.mark.parametrize(
+    ("previous", "candidate", "bump"),
+    [
+        ("3.0.0-rc.1", "3.0.0", "major"),
+        ("3.0.0-rc.1", "3.0.0-rc.2", "major"),
+        ("3.0.0-rc.1", "3.0.1", "major"),
+        ("1.2.0-beta", "1.2.0", "minor"),
+        ("1.2.0-beta", "1.2.5", "minor"),
+        ("1.2.0-beta", "2.0.0", "major"),
+        ("1.2.3-rc.1", "1.2.3", "patch"),
+        ("1.2.3-rc.1", "1.3.0", "minor"),
+        ("2.1.0", "3.0.0-rc.1", "major"),
+        ("2.1.0", "2.1.1", "patch"),
+    ],
+)
+def test_the_release_of_a_prerelease_counts_as_the_bump_that_release_is(previous: str, candidate: str,
+                                                                         bump: str) -> None:
+    assert V(candidate).bump_from(V(previous)) == bump
+
+
+@pytest.mark.parametrize(
+    ("edits", "previous", "expected"),
+    [
+        ((), "3.0.0-rc.1", "3.0.0"),
+        ((put("age", owner="bob"),), "3.0.0-rc.1", "3.0.0"),
+        ((drop("region"),), "3.0.0-rc.1", "3.0.0"),
+        ((put("age", nullable=True),), "1.2.3-rc.1", "1.3.0"),
+        ((put("age", owner="bob"),), "1.2.3-rc.1", "1.2.3"),
+    ],
+)
+def test_required_version_after_a_prerelease_is_its_release_when_that_suffices(
+    edits: tuple[Edit, ...], previous: str, expected: str
+) -> None:
+    diff = diff_schemas(build((), previous), build(edits, "9.9.9"))
+    assert required_version(V(previous), diff) == V(expected)
+    assert bump_problems("customer_features", V(previous), V(expected), diff) == []
+
+
+def test_a_patch_change_after_a_release_candidate_may_be_the_release_itself() -> None:
+    diff = diff_schemas(build((), "3.0.0-rc.1"), build((put("age", owner="bob"),), "3.0.0"))
+    assert bump_problems("customer_features", V("3.0.0-rc.1"), V("3.0.0"), diff) == []
+    assert bump_problems("customer_features", V("1.2.3-rc.1"), V("1.2.3"), _removes_region()) == [
+        "customer_features 1.2.3 removes feature 'region' (major): use 2.0.0"
+    ]

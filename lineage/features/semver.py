@@ -66,7 +66,18 @@ class SemVer:
         return hash(self._key())
 
     def bump_from(self, previous: SemVer) -> str:
-        """Which bump this version is over ``previous``: major, minor, patch or none."""
+        """Which bump this version is over ``previous``: major, minor, patch or none.
+
+        A prerelease stands before its release: ``3.0.0-rc.1`` → ``3.0.0`` (or ``3.0.0-rc.2``,
+        or ``3.0.1``) passes the release of ``3.0.0`` and so counts as the bump that release
+        is, major here (``1.2.3-rc.1`` → ``1.2.3`` is a patch), or more when the version
+        goes past it: the changes made since the last release are what readers see.
+        """
+        if previous.prerelease:
+            release = previous.release()
+            if self < release:  # a later prerelease of the same release
+                return release.level()
+            return stronger(release.level(), self.bump_from(release))
         if self.major != previous.major:
             return "major" if self.major > previous.major else "none"
         if self.minor != previous.minor:
@@ -76,7 +87,14 @@ class SemVer:
         return "none"
 
     def next(self, bump: str) -> SemVer:
-        """The smallest release with this bump (``2.1.3`` → major ``3.0.0``)."""
+        """The smallest release with this bump (``2.1.3`` → major ``3.0.0``).
+
+        After a prerelease, its own release when that bump is at least ``bump``
+        (``3.0.0-rc.1`` → patch, minor or major ``3.0.0``; ``1.2.3-rc.1`` → minor ``1.3.0``).
+        """
+        if self.prerelease:
+            release = self.release()
+            return release if BUMPS.index(release.level()) >= BUMPS.index(bump) else release.next(bump)
         if bump == "major":
             return SemVer(self.major + 1, 0, 0)
         if bump == "minor":
@@ -84,6 +102,16 @@ class SemVer:
         if bump == "patch":
             return SemVer(self.major, self.minor, self.patch + 1)
         return self
+
+    def release(self) -> SemVer:
+        """This version without its prerelease and build parts (``3.0.0-rc.1`` → ``3.0.0``)."""
+        return SemVer(self.major, self.minor, self.patch)
+
+    def level(self) -> str:
+        """The bump a release is over its predecessors: ``3.0.0`` major, ``3.1.0`` minor, ``3.1.2`` patch."""
+        if self.patch:
+            return "patch"
+        return "minor" if self.minor else "major"
 
 
 def stronger(a: str, b: str) -> str:
