@@ -23,12 +23,24 @@ from lineage.tables import AuditEvent, AuditHead, utcnow
 def append_event(
     session: Session, *, actor: str, action: str, subject: str, payload: dict[str, Any]
 ) -> AuditEvent:
-    """Append one event to the chain inside the caller's (write) transaction."""
+    """Append one event to the chain inside the caller's (write) transaction.
+
+    A subject longer than its column (a store home or a DVC repository deep in the file
+    system) is shortened in the middle: PostgreSQL would refuse it, SQLite would keep it,
+    and the subject is a label: what it names in full belongs in the payload.
+    """
+    subject = fitted_subject(subject)
+    from lineage.stored_text import ACTOR_LIMIT, SUBJECT_LIMIT, check_text, fit
+
+    # The last line of defence (callers check their inputs before any work): a refusal
+    # here rolls the caller's transaction back, so nothing is written on either backend.
+    check_text(actor, what="actor (LINEAGE_USER)", limit=ACTOR_LIMIT)
+    subject = fit(check_text(subject, what=f"the subject of {action}"), SUBJECT_LIMIT)
     head = session.get(AuditHead, 1)
     if head is None:  # a store created before the head row existed cannot happen; be explicit
         raise RuntimeError("audit_head row is missing: the store was not initialised by `lineage init`")
     at = utcnow()
-    payload_text = canonical_json(payload)
+    payload_text = check_text(canonical_json(payload), what=f"the details of {action}")
     seq = head.seq + 1
     digest = event_hash(
         prev_hash=head.hash, seq=seq, at=at, actor=actor, action=action, subject=subject, payload=payload_text
@@ -43,6 +55,17 @@ def append_event(
     session.add(head)
     session.flush()
     return event
+
+
+SUBJECT_MAX = 512  # audit_event.subject
+
+
+def fitted_subject(subject: str) -> str:
+    """``subject`` within ``SUBJECT_MAX`` characters, its start and end kept around an ellipsis."""
+    if len(subject) <= SUBJECT_MAX:
+        return subject
+    keep = SUBJECT_MAX - 1
+    return f"{subject[:keep // 2]}…{subject[-(keep - keep // 2):]}"
 
 
 @dataclass(frozen=True)

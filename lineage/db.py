@@ -9,16 +9,18 @@ lock on PostgreSQL), which serialises the audit chain append (invariant 4).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import CursorResult, Engine, make_url
-from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError, ProgrammingError
 from sqlmodel import Session
 
 from lineage.errors import (
+    InvalidInputError,
     LineageError,
     ReadOnlyError,
     SchemaVersionError,
@@ -33,11 +35,20 @@ BUSY_TIMEOUT_MS = 60_000
 
 
 def redact(url: str) -> str:
-    """A database URL safe to print (password hidden)."""
+    """A database URL safe to print: the password hidden wherever it is given.
+
+    libpq also takes ``?password=…`` in the query, and a URL that does not parse must not
+    be echoed as typed either, since its password is still in it.
+    """
     try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - an unparsable URL is shown as given
-        return url
+        parsed = make_url(url)
+    except Exception:  # noqa: BLE001 - sqlalchemy raises ArgumentError and others
+        return _PASSWORD_IN_QUERY.sub(r"\1***", _PASSWORD_IN_USERINFO.sub(r"\1:***@", url))
+    return _PASSWORD_IN_QUERY.sub(r"\1***", parsed.render_as_string(hide_password=True))
+
+
+_PASSWORD_IN_USERINFO = re.compile(r"(://[^/@:]*):[^/@]*@")
+_PASSWORD_IN_QUERY = re.compile(r"([?&]password=)[^&]*", re.IGNORECASE)
 
 
 def make_engine(url: str) -> Engine:
@@ -46,7 +57,7 @@ def make_engine(url: str) -> Engine:
         parsed = make_url(url)
     except Exception:  # noqa: BLE001 - sqlalchemy raises ArgumentError and others
         raise StoreUnavailableError(
-            f"LINEAGE_DB_URL '{url}' is not a database URL: use sqlite:///PATH or postgresql+psycopg://HOST/DB"
+            f"LINEAGE_DB_URL '{redact(url)}' is not a database URL: use sqlite:///PATH or postgresql+psycopg://HOST/DB"
         ) from None
     if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() in ("", "psycopg2"):
         parsed = parsed.set(drivername="postgresql+psycopg")
@@ -126,10 +137,8 @@ class Database:
         try:
             with Session(engine, expire_on_commit=False) as session:
                 try:
-                    if write and not self.is_sqlite:
-                        session.exec(  # type: ignore[call-overload]
-                            text("SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE")
-                        )
+                    if write:
+                        self._lock_audit_head(session)
                     yield session
                     session.commit()
                 except BaseException:
@@ -146,6 +155,11 @@ class Database:
                 raise self._not_initialised() from None
             if _is_permission_denied(exc):
                 raise self._refused(exc) from None
+            if isinstance(exc, DataError):  # the last net under the library's own checks of what users give
+                raise InvalidInputError(
+                    f"the metadata database refused a value ({_first_line(exc)}): nothing was written; "
+                    "shorten or correct the value named"
+                ) from None
             raise
 
     def _unavailable(self, exc: Exception) -> StoreUnavailableError:
@@ -212,13 +226,29 @@ class Database:
         if revision is None:
             raise self._not_initialised()
         if revision != SCHEMA_HEAD:
+            self._refuse_unknown_revision(revision)
             raise SchemaVersionError(
                 f"the store's schema is at revision {revision}, this release expects {SCHEMA_HEAD}: "
                 "run `lineage migrate` to upgrade it"
             )
 
-    def upgrade(self) -> str | None:
-        """Create or upgrade the schema to the head revision; return the revision it was at."""
+    def _refuse_unknown_revision(self, revision: str) -> None:
+        """A revision this release has no script for was made by a newer release: migrating cannot help."""
+        from lineage.migrations.runner import known_revisions
+
+        if revision not in known_revisions():
+            raise SchemaVersionError(
+                f"the store's schema is at revision {revision}, made by a newer Lineage than this one (which "
+                f"expects {SCHEMA_HEAD}): upgrade Lineage to the release the rest of the team runs"
+            )
+
+    def upgrade(self, record: Callable[[Session, str | None], None] | None = None) -> str | None:
+        """Create or upgrade the schema to the head revision; return the revision it was at.
+
+        ``record(session, before)`` runs in the same transaction as the DDL (both backends
+        have transactional DDL), so a schema change and its audit event commit together or
+        not at all. When another process created the schema first, this one records nothing.
+        """
         if self.read_only:
             raise ReadOnlyError(
                 "this store is read-only (LINEAGE_READ_ONLY is set): unset it to create or upgrade it"
@@ -226,20 +256,45 @@ class Database:
         before = self.current_revision()
         if before == SCHEMA_HEAD:
             return before
+        if before is not None:
+            self._refuse_unknown_revision(before)
         from lineage.migrations.runner import upgrade_to_head
 
         try:
             with self.engine.begin() as connection:
                 upgrade_to_head(connection)
+                if record is not None:
+                    with Session(bind=connection) as session:  # joins the DDL's transaction
+                        self._lock_audit_head(session)
+                        record(session, before)
+                        session.flush()
         except OperationalError as exc:
+            if _is_existing_table(exc):
+                return self._created_meanwhile(exc, before)
             raise self._unavailable(exc) from None
         except DBAPIError as exc:
+            if _is_existing_table(exc):
+                return self._created_meanwhile(exc, before)
             if self._is_not_a_database(exc):
                 raise self._not_a_database() from None
             if _is_permission_denied(exc):
                 raise self._refused(exc) from None
             raise
         return before
+
+    def _created_meanwhile(self, exc: Exception, before: str | None) -> str:
+        """A table the upgrade creates exists: another ``init`` won the race, or the database is someone else's."""
+        if self.current_revision() == SCHEMA_HEAD:
+            return SCHEMA_HEAD
+        raise StoreUnavailableError(
+            f"the database {redact(self.url)} already holds tables Lineage did not create ({_first_line(exc)}): "
+            "point LINEAGE_DB_URL at an empty database or at a Lineage store"
+        )
+
+    def _lock_audit_head(self, session: Session) -> None:
+        """Serialise writers on the audit head (PostgreSQL; SQLite writers already hold the file's write lock)."""
+        if not self.is_sqlite:
+            session.exec(text("SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE"))  # type: ignore[call-overload]
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -271,6 +326,11 @@ def _first_line(exc: Exception) -> str:
 def _is_permission_denied(exc: Exception) -> bool:
     """PostgreSQL refused a statement to this role (a read-only account, for example)."""
     return "permission denied" in str(getattr(exc, "orig", exc)).lower()
+
+
+def _is_existing_table(exc: Exception) -> bool:
+    message = str(getattr(exc, "orig", exc)).lower()
+    return "already exists" in message and ("table" in message or "relation" in message)
 
 
 def _is_missing_table(exc: Exception) -> bool:

@@ -18,6 +18,8 @@ from lineage.hashcache import HashCache
 from lineage.objectstore import ObjectStore
 
 if TYPE_CHECKING:
+    from sqlmodel import Session
+
     from lineage.audit_service import AuditService
     from lineage.drift_service import DriftService
     from lineage.features.service import FeatureService
@@ -92,18 +94,18 @@ class Store:
             store.db.current_revision()
         store.objects.check()
         settings.home.mkdir(parents=True, exist_ok=True)
-        before = store.db.upgrade()
         from lineage.audit import append_event
         from lineage.db import SCHEMA_HEAD
 
-        if before is None:
-            with store.db.session(write=True) as session:
+        def record(session: Session, before: str | None) -> None:
+            if before is None:
                 append_event(session, actor=store.actor, action="store.init", subject=str(store.home),
                              payload={"schema": SCHEMA_HEAD})
-        elif before != SCHEMA_HEAD:
-            with store.db.session(write=True) as session:
+            else:
                 append_event(session, actor=store.actor, action="store.migrate", subject=str(store.home),
                              payload={"from": before, "to": SCHEMA_HEAD})
+
+        store.db.upgrade(record)
         return store
 
     def require_writable(self) -> None:

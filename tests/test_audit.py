@@ -171,3 +171,19 @@ def test_fast_chain_hash_equals_event_hash(seq: int, at: datetime, actor: str, a
                             payload=canonical_json(payload), prev_hash=prev)
     assert _spliced_hash(event) == event_hash(prev_hash=prev, seq=seq, at=at, actor=actor, action=action,
                                               subject=subject, payload=event.payload)
+
+
+def test_a_store_home_longer_than_the_subject_column_is_shortened_in_the_middle(
+        backend_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """PostgreSQL refused the store.init event of a deep home (VARCHAR(512)) and left a store without one."""
+    from lineage.audit import SUBJECT_MAX
+
+    home = tmp_path.joinpath(*["h" * 200] * 3, "home")
+    monkeypatch.setenv("LINEAGE_HOME", str(home))
+    if "LINEAGE_DB_URL" not in backend_env:  # SQLite opens no path this long: the database lives elsewhere
+        monkeypatch.setenv("LINEAGE_DB_URL", f"sqlite:///{tmp_path / 'lineage.db'}")
+    with Store.init() as opened:
+        (event,) = opened.audit.log()
+        assert event.action == "store.init" and len(event.subject) == SUBJECT_MAX
+        assert event.subject.startswith(str(tmp_path)[:100]) and event.subject.endswith("hhh/home")
+        assert opened.audit.verify_chain().ok

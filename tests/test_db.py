@@ -44,7 +44,7 @@ def test_store_at_an_older_schema_revision_asks_for_migrate(sqlite_store: Store)
     path = sqlite_store.db.sqlite_path()
     assert path is not None
     with sqlite3.connect(path) as connection:
-        connection.execute("UPDATE alembic_version SET version_num = '0000'")
+        connection.execute("UPDATE alembic_version SET version_num = '0004'")
     with pytest.raises(SchemaVersionError, match="lineage migrate"):
         Store.open()
 
@@ -81,3 +81,109 @@ def test_database_file_that_is_not_sqlite_is_named_with_the_fix(tmp_path: Path, 
         session.exec(text("SELECT 1"))  # type: ignore[call-overload]
     assert str(refused.value) == expected
     assert (home / "lineage.db").read_bytes() == garbage and sorted(home.iterdir()) == [home / "lineage.db"]
+
+
+def _set_revision(store: Store, revision: str) -> None:
+    with store.db.engine.begin() as connection:
+        connection.exec_driver_sql(f"UPDATE alembic_version SET version_num = '{revision}'")
+
+
+def test_store_made_by_a_newer_release_says_to_upgrade_lineage_not_to_migrate(store: Store) -> None:
+    """Migrating cannot help a store whose revision this release has no script for."""
+    _set_revision(store, "0099")
+    for attempt in (Store.open, Store.init):
+        with pytest.raises(SchemaVersionError, match="made by a newer Lineage .* upgrade Lineage") as caught:
+            attempt()
+        assert "lineage migrate" not in str(caught.value)
+    _set_revision(store, SCHEMA_HEAD)
+    assert [e.action for e in store.audit.log()] == ["store.init"]
+
+
+def test_init_refuses_a_database_that_holds_tables_of_its_own(backend_env: dict[str, str]) -> None:
+    """One line naming the database, nothing created, exit 2: not a traceback about a duplicate table."""
+    from sqlalchemy import create_engine, inspect
+
+    from lineage.db import make_engine
+    from lineage.env import default_db_url
+    from lineage.errors import StoreUnavailableError
+
+    url = backend_env.get("LINEAGE_DB_URL")
+    if url is None:
+        Path(backend_env["LINEAGE_HOME"]).mkdir(parents=True)
+        url = default_db_url(Path(backend_env["LINEAGE_HOME"]))
+    engine = make_engine(url) if "postgresql" in url else create_engine(url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE dataset (id INTEGER PRIMARY KEY, foo TEXT)")
+    with pytest.raises(StoreUnavailableError, match="already holds tables Lineage did not create") as caught:
+        Store.init()
+    assert caught.value.exit_code == 2
+    assert inspect(engine).get_table_names() == ["dataset"]
+    engine.dispose()
+
+
+def test_schema_creation_and_its_audit_event_commit_together(backend_env: dict[str, str],
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A store must never exist without its store.init event: if the event fails, so does the schema."""
+    from sqlalchemy import inspect
+
+    import lineage.audit
+
+    def failing(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("the event could not be written")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(lineage.audit, "append_event", failing)
+        with pytest.raises(RuntimeError, match="could not be written"):
+            Store.init()
+    from lineage.db import Database
+    from lineage.env import default_db_url
+
+    database = Database(backend_env.get("LINEAGE_DB_URL") or default_db_url(Path(backend_env["LINEAGE_HOME"])))
+    assert database.current_revision() is None
+    assert "alembic_version" not in inspect(database.engine).get_table_names()
+    database.dispose()
+    with Store.init() as opened:
+        assert [e.action for e in opened.audit.log()] == ["store.init"]
+
+
+@pytest.mark.parametrize("url", [
+    "postgresql+psycopg://postgres@/db?host=127.0.0.1&password=s3cretpw",
+    "postgresql+psycopg://postgres@127.0.0.1/db?PassWord=s3cretpw&sslmode=bogus",
+    "postgresql+psycopg://postgres:s3cretpw@127.0.0.1/db",
+    "postgresql+psycopg://postgres:s3cretpw@127.0.0.1:54x2/db",
+])
+def test_a_database_password_is_never_printed(url: str) -> None:
+    from lineage.db import redact
+
+    shown = redact(url)
+    assert "s3cretpw" not in shown and "***" in shown
+
+
+def test_a_url_that_does_not_parse_is_refused_without_its_password(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from lineage.errors import StoreUnavailableError
+
+    monkeypatch.setenv("LINEAGE_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("LINEAGE_DB_URL", "postgresql+psycopg://postgres:s3cretpw@127.0.0.1:54x2/db")
+    with pytest.raises(StoreUnavailableError, match="is not a database URL") as caught:
+        Store.init()
+    assert "s3cretpw" not in str(caught.value)
+
+
+def test_a_value_postgresql_refuses_is_one_line_and_nothing_written(pg_url: str, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The last net under the library's own checks: PostgreSQL refuses what SQLite stores (here a NUL)."""
+    from sqlmodel import select
+
+    from lineage.errors import InvalidInputError
+    from lineage.tables import Dataset
+
+    monkeypatch.setenv("LINEAGE_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("LINEAGE_DB_URL", pg_url)
+    with Store.init() as store:
+        refused = r"refused a value \(PostgreSQL text fields cannot contain NUL"
+        with pytest.raises(InvalidInputError, match=refused), store.db.session(write=True) as session:
+            session.add(Dataset(name="a\x00b", created_by="tester"))
+            session.flush()
+        with store.db.session() as session:
+            assert session.exec(select(Dataset)).all() == []

@@ -27,6 +27,13 @@ def upgrade_to_head(connection: Connection) -> None:
     command.upgrade(alembic_config(connection), "head")
 
 
+def known_revisions() -> set[str]:
+    """Every revision id this release has a script for (older stores can be migrated from these)."""
+    from alembic.script import ScriptDirectory
+
+    return {script.revision for script in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
+
+
 def script_head() -> str:
     """The newest revision id among the packaged scripts."""
     from alembic.script import ScriptDirectory
