@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import CursorResult, Engine, make_url
+from sqlalchemy.engine import Connection, CursorResult, Engine, make_url
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError, ProgrammingError
 from sqlmodel import Session
 
@@ -261,7 +261,14 @@ class Database:
         from lineage.migrations.runner import upgrade_to_head
 
         try:
-            with self.engine.begin() as connection:
+            # The write engine: on SQLite BEGIN IMMEDIATE, so a second init waits for the first
+            # instead of failing on a lock upgrade; on PostgreSQL an advisory lock does the same.
+            with self._write_engine.begin() as connection:
+                if not self.is_sqlite:
+                    connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_UPGRADE_LOCK})")
+                before = _revision_in(connection)  # again, under the lock: another init may have run
+                if before == SCHEMA_HEAD:
+                    return before
                 upgrade_to_head(connection)
                 if record is not None:
                     with Session(bind=connection) as session:  # joins the DDL's transaction
@@ -326,6 +333,22 @@ def _first_line(exc: Exception) -> str:
 def _is_permission_denied(exc: Exception) -> bool:
     """PostgreSQL refused a statement to this role (a read-only account, for example)."""
     return "permission denied" in str(getattr(exc, "orig", exc)).lower()
+
+
+_UPGRADE_LOCK = 7_356_230_001
+"""PostgreSQL advisory lock id held while the schema is created or upgraded (any constant, used only here)."""
+
+
+def _revision_in(connection: Connection) -> str | None:
+    """The Alembic revision as this transaction sees it; None when there is no schema yet.
+
+    Asks the catalogue first: on PostgreSQL a failed SELECT would abort the transaction.
+    """
+    from sqlalchemy import inspect
+
+    if not inspect(connection).has_table("alembic_version"):
+        return None
+    return connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
 
 
 def _is_existing_table(exc: Exception) -> bool:

@@ -187,3 +187,27 @@ def test_a_value_postgresql_refuses_is_one_line_and_nothing_written(pg_url: str,
             session.flush()
         with store.db.session() as session:
             assert session.exec(select(Dataset)).all() == []
+
+
+@pytest.mark.parametrize("command", ["init", "migrate"])
+def test_concurrent_inits_or_migrations_make_one_schema_change_and_one_event(
+        backend_env: dict[str, str], command: str) -> None:
+    """Losers wait for the winner and find the schema made: no traceback, no lock error, no second event."""
+    import os
+    import subprocess
+    import sys
+
+    if command == "migrate":
+        with Store.init() as opened:
+            _set_revision(opened, "0004")
+            with opened.db.engine.begin() as connection:  # undo 0005, so there is something to migrate
+                connection.exec_driver_sql("DROP TABLE snapshot_digest")
+                connection.exec_driver_sql("DROP TABLE snapshot_tombstone")
+    racers = [subprocess.Popen([sys.executable, "-m", "lineage.cli", command], env=dict(os.environ),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    results = [(racer.wait(timeout=120), racer.stderr.read()) for racer in racers]
+    assert [code for code, _ in results] == [0, 0, 0], results
+    with Store.open() as opened:
+        actions = [e.action for e in opened.audit.log()]
+        assert opened.audit.verify_chain().ok
+    assert actions == (["store.init"] if command == "init" else ["store.init", "store.migrate"])
