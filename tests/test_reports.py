@@ -352,3 +352,42 @@ def test_report_through_an_unusable_symlink_is_one_line_and_writes_nothing(run, 
     message = result.stderr.strip()
     assert message.count("\n") == 0 and message.startswith("error: -o ") and "Traceback" not in result.output
     assert sorted(tmp_path.rglob("*")) == before and link.is_symlink()
+
+
+def _init_keys_when_released(home: str, barrier, results) -> None:  # type: ignore[no-untyped-def]
+    from lineage.errors import LineageError
+    from lineage.reports.signing import init_keys
+
+    barrier.wait()
+    try:
+        results.put(("made", init_keys(Path(home))[1]))
+    except LineageError as exc:
+        results.put(("refused", str(exc)))
+    except Exception as exc:  # noqa: BLE001 - what the test must never see
+        results.put(("crashed", repr(exc)))
+
+
+def test_keys_init_racing_itself_makes_one_matching_pair(tmp_path: Path) -> None:
+    """Both processes found no key and both wrote: the private key of one sat next to the other's .pub."""
+    import multiprocessing
+
+    from lineage.reports.signing import fingerprint, key_paths, load_private_key, load_public_key
+
+    context = multiprocessing.get_context("fork")
+    for attempt in range(8):
+        home = tmp_path / f"home{attempt}"
+        home.mkdir()
+        barrier, results = context.Barrier(3), context.Queue()
+        racers = [context.Process(target=_init_keys_when_released, args=(str(home), barrier, results))
+                  for _ in range(3)]
+        for racer in racers:
+            racer.start()
+        outcomes = sorted(results.get(timeout=60) for _ in racers)
+        for racer in racers:
+            racer.join(timeout=60)
+        assert [kind for kind, _ in outcomes] == ["made", "refused", "refused"], outcomes
+        private, public = key_paths(home)
+        assert fingerprint(load_private_key(private).public_key()) == fingerprint(load_public_key(public))
+        assert fingerprint(load_public_key(public)) == outcomes[0][1]
+        assert sorted(p.name for p in (home / "keys").iterdir() if not p.name.startswith(".lock")) == [
+            "report_ed25519", "report_ed25519.pub"]

@@ -10,8 +10,11 @@ an edited report with a fresh key and embed that one.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import os
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,33 +48,54 @@ def init_keys(home: Path, *, force: bool = False, read_only: bool = False) -> tu
     if not Path(home).is_dir():
         raise NotFoundError(f"no store at {home}: run `lineage init` first, or set LINEAGE_HOME to the store's folder")
     private_path, public_path = key_paths(home)
-    if private_path.exists() and not force:
-        raise InvalidInputError(f"a report signing key already exists at {private_path} (fingerprint "
-                                f"{fingerprint(load_public_key(public_path))}): pass --force to replace it; "
-                                "reports signed with it will then only verify with --key pointing at its .pub")
     private_path.parent.mkdir(parents=True, exist_ok=True)
     os.chmod(private_path.parent, 0o700)
-    key = Ed25519PrivateKey.generate()
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption())
-    public_pem = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                               serialization.PublicFormat.SubjectPublicKeyInfo)
-    _write_atomic(private_path, pem, 0o600)
-    _write_atomic(public_path, public_pem, 0o644)
+    with _keys_lock(private_path.parent):  # two `keys init` at once: one makes the pair, the other is refused
+        if private_path.exists() and not force:
+            raise InvalidInputError(f"a report signing key already exists at {private_path} (fingerprint "
+                                    f"{fingerprint(load_public_key(public_path))}): pass --force to replace it; "
+                                    "reports signed with it will then only verify with --key pointing at its .pub")
+        key = Ed25519PrivateKey.generate()
+        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+        public_pem = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                                   serialization.PublicFormat.SubjectPublicKeyInfo)
+        _write_atomic(private_path, pem, 0o600)
+        _write_atomic(public_path, public_pem, 0o644)
     return private_path, fingerprint(key.public_key())
 
 
-def _write_atomic(path: Path, data: bytes, mode: int) -> None:
-    temp = path.with_name(f".{path.name}.tmp")
-    temp.unlink(missing_ok=True)
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+@contextlib.contextmanager
+def _keys_lock(folder: Path) -> Iterator[None]:
+    """An exclusive lock on the keys folder, so checking for a key and writing the pair is one step.
+
+    Without it two processes both found no key, both wrote, and the private key of one could
+    end up next to the public key of the other: every report it signed would fail to verify.
+    """
+    import fcntl
+
+    fd = os.open(folder / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        os.write(fd, data)
-        os.fsync(fd)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
     finally:
-        os.close(fd)
-    os.chmod(temp, mode)
-    os.replace(temp, path)
+        os.close(fd)  # closing releases the lock
+
+
+def _write_atomic(path: Path, data: bytes, mode: int) -> None:
+    """Write to a private temp file in the same folder, then rename it over ``path`` (never half a key)."""
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        try:
+            os.write(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.chmod(temp, mode)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
 
 
 def load_private_key(path: Path) -> Any:
