@@ -28,14 +28,28 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, BinaryIO
 
-from lineage.errors import NotFoundError, StoreUnavailableError
+from lineage.errors import NotFoundError, ReadOnlyError, StoreUnavailableError
 from lineage.hashing import Hasher, ProgressCallback, copy_and_hash, hash_stream, sha256_bytes
-from lineage.objectstore_connect import BUCKET_PROTOCOLS, connect, protocol_of, reaching
+from lineage.objectstore_connect import (
+    BUCKET_PROTOCOLS,
+    OPTION_ERRORS,
+    connect,
+    normalise_url,
+    options_error,
+    protocol_of,
+    reaching,
+    redact_url,
+)
+
+_DIGEST_KEY = re.compile(r"[0-9a-f]{2}/[0-9a-f]{62}")
+"""A blob's key below the store root; anything else there is not this store's blob."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +59,15 @@ class PutResult:
     sha256: str
     size: int
     created: bool  # False when the key already existed (deduplicated)
+
+
+@dataclass(frozen=True)
+class PendingUpload:
+    """A multipart upload to a temporary key that was started and never completed nor aborted."""
+
+    path: str  # bucket/prefix/tmp/<uuid>.part
+    upload_id: str
+    initiated: float  # POSIX seconds
 
 
 @dataclass
@@ -74,7 +97,7 @@ class ObjectStore:
     """Blobs keyed by sha256 on any fsspec filesystem (local folder by default)."""
 
     def __init__(self, url: str, options: dict[str, Any] | None = None) -> None:
-        self.url = url
+        self.url = normalise_url(url)  # one key space however the URL is spelled (s3://b//p is s3://b/p)
         self.options = dict(options or {})
         self._fs: Any = None
         self._root = ""
@@ -185,8 +208,7 @@ class ObjectStore:
         tmp_path = f"{self.root}/tmp/{uuid.uuid4().hex}.part"
         uploaded = False
         try:
-            with self._reaching():
-                handle = self.fs.open(tmp_path, "wb")  # parts of the filesystem's block size (s3fs: 50 MiB)
+            handle = self._open_for_upload(tmp_path)
             try:
                 sha256, size = copy_and_hash(_Prefixed(head, source), _StorageWriter(handle, self), progress,
                                              also=also)
@@ -203,10 +225,28 @@ class ObjectStore:
             if uploaded:
                 self._remove_quietly(tmp_path)
 
+    def _open_for_upload(self, tmp_path: str) -> Any:
+        """A writable handle on a temporary key; storage options the filesystem refuses are one line.
+
+        Why: s3fs checks options such as ``default_block_size`` only here, once a large file
+        is being registered, and raises a bare ValueError or TypeError.
+        """
+        try:
+            with self._reaching():
+                return self.fs.open(tmp_path, "wb")  # parts of the filesystem's block size (s3fs: 50 MiB)
+        except OPTION_ERRORS as exc:
+            if not self.options:
+                raise
+            raise options_error(self.url, self.options, exc) from None
+
     def _remove_quietly(self, path: str) -> None:
-        """Best-effort delete of a temporary object: one left behind is collected by ``lineage gc``."""
+        """Best-effort delete of a temporary object: one left behind is collected by ``lineage gc``.
+
+        Every version goes: in a versioned bucket a noncurrent version of the temporary
+        would keep a copy of the bytes a later purge erases from the blob's key.
+        """
         with contextlib.suppress(Exception):
-            self.fs.rm(path)
+            self._delete(path, every_version=True)
 
     def _publish_small(self, data: bytes, sha256: str) -> bool:
         final = self.key_path(sha256)
@@ -298,12 +338,25 @@ class ObjectStore:
 
     def iter_keys(self) -> Iterator[str]:
         """Every stored digest (used by garbage collection and audits)."""
+        yield from self.scan()[0]
+
+    def scan(self) -> tuple[list[str], list[str]]:
+        """The stored digests, and the foreign objects below the root (neither a blob nor a temporary).
+
+        Only ``<root>/<2 hex>/<62 hex>`` is a blob. Why: a root may also hold another
+        store's objects in a subfolder (a store at ``s3://b`` next to one at ``s3://b/objects``),
+        whose keys end in ``ab/cdef…`` too; taking them for blobs would make gc delete them.
+        """
+        digests: list[str] = []
+        foreign: list[str] = []
+        prefix = f"{self.root}/"
         for path in self._find():
-            parts = path.rstrip("/").split("/")
-            if len(parts) >= 2 and len(parts[-2]) == 2:
-                digest = parts[-2] + parts[-1]
-                if len(digest) == 64:
-                    yield digest
+            relative = path[len(prefix):] if path.startswith(prefix) else path
+            if _DIGEST_KEY.fullmatch(relative):
+                digests.append(relative.replace("/", "", 1))
+            elif not relative.startswith("tmp/"):
+                foreign.append(path)
+        return digests, foreign
 
     def _find(self, under: str = "") -> list[str]:
         """Every object path below the root (or below ``under`` in it); nothing when there is none yet."""
@@ -324,11 +377,104 @@ class ObjectStore:
         moment = info.get("mtime") or info.get("LastModified") or info.get("created") or 0
         return moment.timestamp() if hasattr(moment, "timestamp") else float(moment)
 
-    def remove(self, sha256: str) -> None:
-        """Delete one blob (garbage collection only: nothing referenced is ever removed)."""
-        with self._reaching():
-            self.fs.rm(self.key_path(sha256))
+    # -- deleting ---------------------------------------------------------------------------
+    def remove(self, sha256: str, *, every_version: bool = False) -> None:
+        """Delete one blob (gc and purge only: nothing referenced is ever removed); gone already is fine.
 
+        ``every_version``: in a versioned bucket also delete the key's noncurrent versions
+        and delete markers, so erased bytes cannot be restored from the bucket (purge).
+        Raises ReadOnlyError when the store refuses the deletion.
+        """
+        self._delete(self.key_path(sha256), every_version=every_version)
+
+    def _delete(self, path: str, *, every_version: bool = False) -> None:
+        """One key, one request that fails loudly: s3fs's ``rm`` is a bulk delete that drops refusals."""
+        with self._reaching(), self._refusal(path):
+            if not self._is_s3:
+                with contextlib.suppress(FileNotFoundError):
+                    self.fs.rm_file(path)
+                return
+            bucket, key = path.split("/", 1)
+            answer = self.fs.call_s3("delete_object", Bucket=bucket, Key=key)
+            self.fs.invalidate_cache(path)
+            if every_version and answer.get("VersionId"):  # only a versioning bucket answers with one
+                for version in self._versions(bucket, key):
+                    self.fs.call_s3("delete_object", Bucket=bucket, Key=key, VersionId=version)
+
+    def _versions(self, bucket: str, key: str) -> list[str]:
+        """Every version id and delete marker id of exactly ``key`` (not of keys that merely start with it)."""
+        found: list[str] = []
+        markers: dict[str, str] = {}
+        while True:
+            page = self.fs.call_s3("list_object_versions", Bucket=bucket, Prefix=key, **markers)
+            found += [entry["VersionId"] for entry in page.get("Versions", []) + page.get("DeleteMarkers", [])
+                      if entry["Key"] == key]
+            if not page.get("IsTruncated"):
+                return found
+            markers = {"KeyMarker": page["NextKeyMarker"], "VersionIdMarker": page["NextVersionIdMarker"]}
+
+    def holds(self, sha256: str) -> bool:
+        """Whether any bytes of this blob remain: its key, or a noncurrent version of it in a bucket.
+
+        Why: a purge erases every version; one interrupted between deleting the key and its
+        old versions (or a blob deleted by hand) leaves bytes that ``exists`` does not see.
+        An account that may not list versions is answered from the key alone.
+        """
+        if self.exists(sha256):
+            return True
+        if not self._is_s3:
+            return False
+        bucket, key = self.key_path(sha256).split("/", 1)
+        try:
+            with self._reaching():
+                page = self.fs.call_s3("list_object_versions", Bucket=bucket, Prefix=key, MaxKeys=10)
+        except (PermissionError, StoreUnavailableError):
+            return False
+        return any(entry["Key"] == key for entry in page.get("Versions", []))
+
+    def check_deletable(self, sha256s: Sequence[str] = ()) -> None:
+        """ReadOnlyError now, before anything is recorded, when this account may not delete from the store.
+
+        Why: purge records its tombstone before it deletes; an account that can only read
+        must be refused before that, not after. A bucket is asked to delete a key that does
+        not exist under ``tmp/`` (no bytes are touched; a delete marker a versioning bucket
+        makes for it is deleted again); a local folder is checked for write permission.
+        """
+        if self._is_s3:
+            probe = f"{self.root}/tmp/{uuid.uuid4().hex}.delete-check"
+            bucket, key = probe.split("/", 1)
+            with self._reaching(), self._refusal(probe, what="even a key that does not exist under tmp/"):
+                answer = self.fs.call_s3("delete_object", Bucket=bucket, Key=key)
+                if answer.get("VersionId"):
+                    self.fs.call_s3("delete_object", Bucket=bucket, Key=key, VersionId=answer["VersionId"])
+        elif self.is_local:
+            for sha256 in sha256s:
+                folder = os.path.dirname(self.key_path(sha256))
+                if os.path.isdir(folder) and not os.access(folder, os.W_OK | os.X_OK):
+                    raise self._refused(self.key_path(sha256), PermissionError("permission denied"))
+
+    @contextlib.contextmanager
+    def _refusal(self, path: str, *, what: str = "") -> Iterator[None]:
+        """A refused deletion as ReadOnlyError naming the store and what to do."""
+        try:
+            yield
+        except PermissionError as exc:
+            raise self._refused(path, exc, what=what) from None
+
+    def _refused(self, path: str, exc: BaseException, *, what: str = "") -> ReadOnlyError:
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return ReadOnlyError(
+            f"the object store {redact_url(self.url)} refused to delete {what or path} ({detail}): this account may "
+            "only read; use a writer's credentials (s3:DeleteObject, s3:DeleteObjectVersion and s3:ListBucketVersions "
+            "on a versioned bucket)"
+        )
+
+    @property
+    def _is_s3(self) -> bool:
+        """An S3 bucket through s3fs, where deletion and versions are asked of the bucket itself."""
+        return not self.is_local and hasattr(self.fs, "call_s3")
+
+    # -- temporaries ------------------------------------------------------------------------
     def stale_temporaries(self, older_than: float) -> list[str]:
         """Temporary objects of interrupted writes last touched before ``older_than`` (POSIX seconds).
 
@@ -339,8 +485,43 @@ class ObjectStore:
     def remove_temporaries(self, paths: list[str]) -> None:
         """Delete temporary objects listed by ``stale_temporaries`` (already gone is fine)."""
         for path in paths:
-            with contextlib.suppress(FileNotFoundError), self._reaching():
-                self.fs.rm(path)
+            with contextlib.suppress(FileNotFoundError):
+                self._delete(path, every_version=True)
+
+    def stale_uploads(self, older_than: float) -> list[PendingUpload]:
+        """Multipart uploads to ``tmp/`` started before ``older_than`` and never completed (S3 only).
+
+        Why: an upload killed mid-way leaves its parts in the bucket, billed and invisible
+        to a listing of objects; only the bucket's list of uploads shows them. An account
+        that may not list uploads (an auditor's dry run) sees none: it could not abort
+        them, and the bucket's lifecycle rule still does.
+        """
+        if not self._is_s3:
+            return []
+        bucket, _, prefix = f"{self.root}/tmp/".partition("/")
+        found: list[PendingUpload] = []
+        markers: dict[str, str] = {}
+        with self._reaching(), contextlib.suppress(PermissionError):
+            while True:
+                page = self.fs.call_s3("list_multipart_uploads", Bucket=bucket, Prefix=prefix, **markers)
+                found += [PendingUpload(f"{bucket}/{item['Key']}", item["UploadId"], _seconds(item["Initiated"]))
+                          for item in page.get("Uploads", [])]
+                if not page.get("IsTruncated"):
+                    break
+                markers = {"KeyMarker": page["NextKeyMarker"], "UploadIdMarker": page["NextUploadIdMarker"]}
+        return sorted((u for u in found if u.initiated < older_than), key=lambda u: (u.path, u.upload_id))
+
+    def abort_uploads(self, uploads: Sequence[PendingUpload]) -> None:
+        """Abort uploads listed by ``stale_uploads``, freeing their parts (already gone is fine)."""
+        for upload in uploads:
+            bucket, key = upload.path.split("/", 1)
+            with contextlib.suppress(FileNotFoundError), self._reaching(), self._refusal(upload.path):
+                self.fs.call_s3("abort_multipart_upload", Bucket=bucket, Key=key, UploadId=upload.upload_id)
+
+
+def _seconds(moment: datetime | float) -> float:
+    """POSIX seconds of a timestamp a bucket listing returns."""
+    return moment.timestamp() if isinstance(moment, datetime) else float(moment)
 
 
 def _read_up_to(source: BinaryIO, limit: int) -> bytes:

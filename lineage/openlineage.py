@@ -129,12 +129,31 @@ LINEAGE_ML_FACET_SCHEMA: dict[str, Any] = {
 
 
 def default_namespace(store: Store) -> str:
-    """``lineage://<store directory name>``: where the store's datasets and jobs live."""
+    """Where the store's datasets and jobs live: the same for everyone who shares the store.
+
+    A store whose metadata is a SQLite file in its home is named after that home
+    (``lineage://<store directory name>``, as exports have always been). A shared store
+    (PostgreSQL, or a SQLite file elsewhere) is named after its database, because each
+    member's ``LINEAGE_HOME`` differs: ``lineage://HOST[:PORT]/DBNAME``, without user or
+    password, or after the SQLite file's folder.
+    """
+    database = store.db.sqlite_path() if store.db.is_sqlite else None
     home = Path(store.home).resolve()
-    name = home.name.lstrip(".") or "default"
-    if name == "lineage" and home.parent.name:  # ./.lineage: name it after the project folder
-        name = home.parent.name
-    return f"lineage://{name}"
+    if store.db.is_sqlite and (database is None or database.resolve().is_relative_to(home)):
+        return f"lineage://{_folder_name(home)}"
+    if database is not None:
+        return f"lineage://{_folder_name(database.resolve().parent)}"
+    url = store.db.engine.url
+    where = f"{url.host or 'localhost'}{f':{url.port}' if url.port else ''}"
+    return f"lineage://{where}/{url.database or ''}".rstrip("/")
+
+
+def _folder_name(folder: Path) -> str:
+    """A store folder's name for a namespace; ``./.lineage`` is named after the project folder."""
+    name = folder.name.lstrip(".") or "default"
+    if name == "lineage" and folder.parent.name:
+        name = folder.parent.name
+    return name
 
 
 def run_id(entry: AuditEntry) -> str:

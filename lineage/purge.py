@@ -17,6 +17,11 @@ exist, which is harmless (every reader refuses a purged snapshot) and finished b
 running purge again (audited as ``snapshot.purge.finish``) or by ``lineage gc``.
 Deletion runs under the store's write lock with sharing re-read there, so a snapshot
 registered meanwhile with the same bytes keeps them.
+
+In a versioned bucket every version and delete marker of an erased key is deleted too:
+a noncurrent version would keep the erased bytes readable. An account that may not
+delete is refused before the tombstone is written, and a deletion the store refuses
+later is never reported (nor audited) as erased.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from lineage.audit import append_event
-from lineage.errors import InvalidInputError, NotFoundError
+from lineage.errors import InvalidInputError, LineageError, NotFoundError, ReadOnlyError
 from lineage.tables import (
     Dataset,
     ModelArtifactFile,
@@ -135,6 +140,8 @@ def purge(store: Store, ref: str, *, reason: str, yes: bool = False) -> PurgeRep
         report = _plan(store, session, info, reason)
     if not yes or (report.already_purged and not report.erase):
         return report
+    if report.erase:
+        store.objects.check_deletable([b.sha256 for b in report.erase])  # refused now: nothing recorded
     tombstone = report.tombstone
     if tombstone is None:
         tombstone = _record(store, info, reason)
@@ -209,22 +216,42 @@ def _record(store: Store, info: SnapshotInfo, reason: str) -> Tombstone:
 
 
 def _erase(store: Store, info: SnapshotInfo, *, finishing: bool, tombstone: Tombstone) -> list[str]:
-    """Delete the blobs nothing else needs, deciding under the write lock; audit a finishing run."""
+    """Delete the blobs nothing else needs, deciding under the write lock; audit a finishing run.
+
+    Only blobs the store really deleted are returned and audited: when it refuses one,
+    the finishing event lists those removed before, and the error says how to finish.
+    """
+    removed: list[str] = []
+    failure: LineageError | None = None
     with store.db.session(write=True) as session:
         blobs = _blobs(store, session, _snapshot_id(session, info), info)
         targets = [b.sha256 for b in blobs if b.erasable]
-        for digest in targets:
-            remove_blob(store, digest)
-        if finishing and targets:
+        try:
+            for digest in targets:
+                remove_blob(store, digest)
+                removed.append(digest)
+        except LineageError as exc:
+            failure = exc
+        if finishing and removed:
             append_event(session, actor=store.actor, action=FINISH_ACTION, subject=info.ref,
-                         payload={"removed": targets, "reason": tombstone.reason})
-    return targets
+                         payload={"removed": removed, "reason": tombstone.reason})
+    if failure is not None:
+        raise _unfinished(info.ref, len(targets) - len(removed), failure)
+    return removed
+
+
+def _unfinished(ref: str, left: int, failure: LineageError) -> LineageError:
+    """The store's refusal, plus what state the purge is in and how to finish it (one line)."""
+    return type(failure)(
+        f"{failure}; {ref} is recorded as purged but {left} of its blob(s) remain: run the same purge "
+        "again with a writer's credentials to erase them"
+    ) if isinstance(failure, ReadOnlyError) else failure
 
 
 def remove_blob(store: Store, digest: str) -> None:
-    """Delete one blob; one already gone is fine (a re-run after a crash)."""
+    """Delete one blob and, in a versioned bucket, every older version of it; one already gone is fine."""
     with contextlib.suppress(FileNotFoundError):
-        store.objects.fs.rm(store.objects.key_path(digest))
+        store.objects.remove(digest, every_version=True)
 
 
 # -- queries --------------------------------------------------------------------------------
@@ -244,7 +271,7 @@ def _blobs(store: Store, session: Session, snapshot_id: int, info: SnapshotInfo)
         for member in info.files:
             wanted.setdefault(member["sha256"], (member["size_bytes"], "member", member["path"]))
     users = blob_users(session, set(wanted), exclude_snapshot=snapshot_id)
-    return [PurgeBlob(digest, size, role, path, store.objects.exists(digest), tuple(sorted(users.get(digest, ()))))
+    return [PurgeBlob(digest, size, role, path, store.objects.holds(digest), tuple(sorted(users.get(digest, ()))))
             for digest, (size, role, path) in wanted.items()]
 
 

@@ -49,9 +49,20 @@ def objects(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ObjectSt
         return
     _clear_memory_filesystem()
     try:
-        yield ObjectStore("memory://lineage-objects")
+        yield memory_objects()
     finally:
         _clear_memory_filesystem()
+
+
+def memory_objects() -> ObjectStore:
+    """A store on fsspec's memory filesystem: the generic (neither local nor bucket) code paths.
+
+    ``memory://`` is refused as a store URL (its bytes die with the process), so the
+    filesystem is handed to the store directly, as ``connect`` would have.
+    """
+    objects = ObjectStore("memory://lineage-objects")
+    objects._fs, objects._root = fsspec.filesystem("memory"), "/lineage-objects"
+    return objects
 
 
 @pytest.fixture
@@ -311,6 +322,17 @@ def test_iter_keys_lists_every_stored_key_and_nothing_else(objects: ObjectStore)
     some_key = next(iter(stored))
     objects.fs.pipe_file(f"{objects.root}/{some_key[:2]}/.DS_Store", b"stray")  # not a digest
     assert sorted(objects.iter_keys()) == sorted(stored)
+
+
+def test_iter_keys_ignores_another_stores_blobs_in_a_subfolder(objects: ObjectStore) -> None:
+    """Only ``<root>/<2 hex>/<62 hex>`` is a blob: a nested store's keys also end in ``ab/cdef…``."""
+    mine = objects.put_bytes(b"mine").sha256
+    theirs = hashlib.sha256(b"theirs").hexdigest()
+    nested = f"{objects.root}/objects/{theirs[:2]}/{theirs[2:]}"
+    objects.fs.makedirs(objects.fs._parent(nested), exist_ok=True)
+    objects.fs.pipe_file(nested, b"theirs")
+    assert list(objects.iter_keys()) == [mine]
+    assert objects.scan() == ([mine], [nested])
 
 
 def test_uri_of_a_blob_opens_its_bytes(objects: ObjectStore) -> None:

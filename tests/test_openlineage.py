@@ -19,6 +19,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from lineage.cli import main as cli_main
+from lineage.config import Settings
 from lineage.openlineage import (
     LINEAGE_ML_FACET_SCHEMA,
     ML_FACET,
@@ -535,3 +536,33 @@ def test_cli_export_into_a_fifo_and_through_a_symlink(
     assert link.is_symlink() and link.resolve() == target.resolve()
     assert [json.loads(line) for line in target.read_text(encoding="utf-8").splitlines()] == expected
     assert sorted(p.name for p in (tmp_path / "exports").iterdir()) == ["events.jsonl"]
+
+
+# -- default namespace ----------------------------------------------------------------------------
+def test_team_members_with_their_own_homes_export_under_the_shared_databases_namespace(
+    pg_url: str, s3_env: Any, tmp_path: Path,
+) -> None:
+    from sqlalchemy.engine import make_url
+
+    from lineage.openlineage import default_namespace
+
+    parsed = make_url(pg_url)
+    expected = f"lineage://{parsed.host}{f':{parsed.port}' if parsed.port else ''}/{parsed.database}"
+    with Store.init(tmp_path / "alice", db_url=pg_url, store_url=s3_env.url()) as alice, \
+            Store.open(tmp_path / "bob-home", db_url=pg_url, store_url=s3_env.url()) as bob:
+        assert default_namespace(alice) == default_namespace(bob) == expected
+    secret = Store(Settings(home=tmp_path / "carol", db_url="postgresql+psycopg://carol:s3cret@db.internal:6432/team"))
+    assert default_namespace(secret) == "lineage://db.internal:6432/team"  # never a user or password
+
+
+def test_a_laptop_store_keeps_its_folder_named_namespace(tmp_path: Path) -> None:
+    from lineage.openlineage import default_namespace
+
+    with Store.init(tmp_path / "project" / ".lineage") as laptop:
+        assert default_namespace(laptop) == "lineage://project"
+    with Store.init(tmp_path / "alice") as named:
+        assert default_namespace(named) == "lineage://alice"
+    shared_file = f"sqlite:///{tmp_path / 'nfs' / 'team-store' / 'lineage.db'}"
+    (tmp_path / "nfs" / "team-store").mkdir(parents=True)
+    with Store.init(tmp_path / "dave", db_url=shared_file) as dave, Store.open(tmp_path / "erin", db_url=shared_file) as erin:
+        assert default_namespace(dave) == default_namespace(erin) == "lineage://team-store"
