@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lineage.errors import InvalidInputError
-from lineage.manifest import ManifestEntry, render_manifest
+from lineage.manifest import ManifestEntry, check_member_path, render_manifest
 from lineage.progress import NO_PROGRESS, Progress
 
 if TYPE_CHECKING:
@@ -40,6 +40,7 @@ def artifact_files(directory: Path) -> list[tuple[str, Path]]:
         text = path.relative_to(directory).as_posix()
         if any(ch in text for ch in "\t\n\r"):
             raise InvalidInputError(f"file name {text!r} in {directory} contains a tab or line break: rename it")
+        check_member_path(text, directory)
         members.append((text, path))
     members.sort(key=lambda member: member[0].encode("utf-8"))
     if not members:

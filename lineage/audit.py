@@ -29,13 +29,12 @@ def append_event(
     system) is shortened in the middle: PostgreSQL would refuse it, SQLite would keep it,
     and the subject is a label: what it names in full belongs in the payload.
     """
-    subject = fitted_subject(subject)
-    from lineage.stored_text import ACTOR_LIMIT, SUBJECT_LIMIT, check_text, fit
+    from lineage.stored_text import ACTOR_LIMIT, check_text
 
     # The last line of defence (callers check their inputs before any work): a refusal
     # here rolls the caller's transaction back, so nothing is written on either backend.
     check_text(actor, what="actor (LINEAGE_USER)", limit=ACTOR_LIMIT)
-    subject = fit(check_text(subject, what=f"the subject of {action}"), SUBJECT_LIMIT)
+    subject = fitted_subject(check_text(subject, what=f"the subject of {action}"))
     head = session.get(AuditHead, 1)
     if head is None:  # a store created before the head row existed cannot happen; be explicit
         raise RuntimeError("audit_head row is missing: the store was not initialised by `lineage init`")

@@ -15,6 +15,7 @@ from sqlmodel import col, select
 from lineage.audit import ChainCheck, verify_chain
 from lineage.db import driver_rows
 from lineage.entities import AuditEntry
+from lineage.stored_text import is_storable
 from lineage.tables import AuditEvent, AuditHead
 
 CHAIN_BATCH = 10_000
@@ -40,7 +41,13 @@ class AuditService:
         limit: int | None = None,
         newest_first: bool = False,
     ) -> list[AuditEntry]:
-        """Events matching every given filter, in chain order (or newest first)."""
+        """Events matching every given filter, in chain order (or newest first).
+
+        A filter no event could match (a NUL, bytes that are not UTF-8) finds nothing,
+        without asking the database (PostgreSQL would refuse the query).
+        """
+        if not all(is_storable(value) for value in (actor, action, subject) if value is not None):
+            return []
         query = select(AuditEvent)
         if since is not None:
             query = query.where(AuditEvent.at >= _naive(since))

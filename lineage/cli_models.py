@@ -115,10 +115,8 @@ def model_show(ref: str, as_json: bool) -> None:
 @handles_errors
 def model_promote(ref: str, alias: str, reason: str) -> None:
     """Point ALIAS at MODEL@V."""
-    store = _open_store()
-    before = store.models.aliases(ref.partition("@")[0])["current"].get(alias) if store.models.find(ref) else None
-    move = store.models.promote(ref, alias=alias, reason=reason)
-    previous = f" (was {before['version']})" if before else ""
+    move = _open_store().models.promote(ref, alias=alias, reason=reason)
+    previous = f" (was {move.previous})" if move.previous else ""  # read under the write lock, with the move
     click.echo(f"{move.model}@{move.alias} -> {move.version}{previous}")
 
 

@@ -78,8 +78,15 @@ class Settings(BaseModel):
 
     @property
     def actor(self) -> str:
-        """Who every write is attributed to."""
-        return self.user.strip() or default_user()
+        """Who every write is attributed to.
+
+        Checked here, where every store reads it, because it lands in ``VARCHAR(256)``
+        columns: PostgreSQL would refuse a longer one mid-write with a driver traceback.
+        """
+        from lineage.stored_text import ACTOR_LIMIT, check_text
+
+        return check_text(self.user.strip() or default_user(), what="LINEAGE_USER", limit=ACTOR_LIMIT,
+                          fix="set a shorter LINEAGE_USER")
 
 
 def parse_store_options(text: str | None) -> dict[str, Any]:

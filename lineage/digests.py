@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from lineage.byte_order import byte_order
 from lineage.tables import Dataset, Snapshot, SnapshotDigest
 
 
@@ -42,7 +43,7 @@ def digests_of(session: Session, snapshot_id: int) -> list[ExternalDigest]:
     """The snapshot's recorded digests, the whole snapshot's first, then by member path."""
     rows = session.exec(
         select(SnapshotDigest).where(SnapshotDigest.snapshot_id == snapshot_id)
-        .order_by(SnapshotDigest.path, SnapshotDigest.algorithm)
+        .order_by(byte_order(SnapshotDigest.path), byte_order(SnapshotDigest.algorithm))
     )
     return [ExternalDigest(row.path, row.algorithm, row.digest, row.origin) for row in rows]
 

@@ -141,7 +141,7 @@ class DriftService:
             )
             session.add(row)
             session.flush()
-            append_event(session, actor=store.actor, action="drift.report", subject=f"{current.ref} vs {reference.ref}",
+            append_event(session, actor=store.actor, action="drift.report", subject=drift_subject(current.ref, reference.ref),
                          payload={"id": row.id, "reference": reference.ref, "current": current.ref,
                                   "feature_set": feature_set, "drifted": row.drifted, "share": row.share,
                                   "drifted_features": [f["name"] for f in document["features"] if f["drifted"]]})
@@ -189,3 +189,14 @@ class DriftService:
             return {}
         return {sid: f"{name}@{version}" for sid, name, version in session.exec(
             select(Snapshot.id, Dataset.name, Snapshot.version).join(Dataset).where(col(Snapshot.id).in_(ids)))}
+
+
+def drift_subject(current: str, reference: str) -> str:
+    """The audit subject of a drift report, ``CURRENT vs REFERENCE``, shortened to fit its column.
+
+    Two refs of valid names can reach 515 characters, over ``audit_event.subject``'s 512;
+    the payload keeps both refs in full.
+    """
+    from lineage.stored_text import SUBJECT_LIMIT, fit
+
+    return fit(f"{current} vs {reference}", SUBJECT_LIMIT)

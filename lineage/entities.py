@@ -314,6 +314,8 @@ class AliasMove:
     reason: str
     at: datetime
     actor: str
+    previous: str | None = field(default=None, compare=False)
+    """For a move just made: the version that held the alias just before it (read under the write lock)."""
 
     def to_json(self) -> dict[str, Any]:
         return {"model": self.model, "alias": self.alias, "version": self.version, "action": self.action,

@@ -151,7 +151,7 @@ def _graph(store: Store, ref: str, direction: str, as_of: datetime | None, max_d
         root_kind, root_row, _ = resolve(connection, ref, cutoff)
         params: dict[str, Any] = {"kind": root_kind, "id": root_row}
         if cutoff is not None:
-            params["as_of"] = cutoff + EDGE_SLACK
+            params["as_of"] = edge_cutoff(cutoff)
             params["alias_as_of"] = cutoff
         rows = _tuples(connection, _graph_statement(direction, cutoff is not None), params)
         root = f"{root_kind}:{root_row}"
@@ -413,4 +413,20 @@ def _naive_utc(moment: datetime | None) -> datetime | None:
 
         raise InvalidInputError(f"as_of must be a datetime (naive means UTC), not {type(moment).__name__} {moment!r}: "
                                 "e.g. datetime.fromisoformat('2026-03-03T12:00:00+00:00')")
-    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+    if not moment.tzinfo:
+        return moment
+    try:
+        return moment.astimezone(UTC).replace(tzinfo=None)
+    except OverflowError:  # past year 9999 or before year 1 in UTC: after, or before, everything registered
+        return datetime.max if moment.year == datetime.max.year else datetime.min
+
+
+def edge_cutoff(cutoff: datetime) -> datetime:
+    """``cutoff + EDGE_SLACK``, clamped to the last representable instant.
+
+    Why: ``--as-of 9999-12-31T23:59:59Z`` is a valid question (everything registered so
+    far), but adding the slack to it overflows ``datetime``.
+    """
+    if cutoff > datetime.max - EDGE_SLACK:
+        return datetime.max
+    return cutoff + EDGE_SLACK

@@ -25,6 +25,7 @@ from sqlalchemy.engine import Connection
 from lineage.edges import FEATURE_SET_VERSION, SNAPSHOT
 from lineage.errors import AmbiguousRefError, InvalidNameError, NotFoundError
 from lineage.naming import parse_ref, validate_name
+from lineage.stored_text import is_storable
 
 MODEL_VERSION = "model_version"  # the node kind lineage/models/service.py writes
 
@@ -121,7 +122,7 @@ def _named_versions(connection: Connection, name: str) -> list[Any]:
 def _resolve_model(connection: Connection, name: str, wanted: str, rows: list[Any],
                    cutoff: datetime | None) -> tuple[str, int, str]:
     holder = None
-    if wanted and all(r[1] != wanted for r in rows):
+    if wanted and all(r[1] != wanted for r in rows) and is_storable(wanted):  # else no alias holds it
         when = " AND a.at <= :as_of" if cutoff is not None else ""
         params: dict[str, Any] = {"name": name, "alias": wanted}
         if cutoff is not None:

@@ -45,9 +45,18 @@ def member_files(directory: Path) -> list[tuple[str, Path]]:
             raise InvalidInputError(
                 f"file name {text!r} in {directory} contains a tab or line break: rename it"
             )
+        check_member_path(text, directory)
         members.append((text, path))
     members.sort(key=lambda member: member[0].encode("utf-8"))
     return members
+
+
+def check_member_path(relative: str, directory: Path) -> None:
+    """Refuse a member path no backend can store (``snapshot_file.path`` and ``model_artifact_file.path``
+    are ``VARCHAR(1024)``; a name that is not UTF-8 cannot even be sorted into the manifest)."""
+    from lineage.stored_text import PATH_LIMIT, check_text
+
+    check_text(relative, what=f"file path in {directory}", limit=PATH_LIMIT, fix="rename or move the file")
 
 
 def is_data_member(relative: str) -> bool:

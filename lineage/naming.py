@@ -2,7 +2,7 @@
 
 Names end up in file paths, URLs and HTML, so they are checked once, here, before
 anything is written (invariant 7): no path separators, no ``..``, no control
-characters, no leading or trailing spaces, at most 128 characters. A *new* name must
+characters, nothing that is not UTF-8, no leading or trailing spaces, at most 128 characters. A *new* name must
 also be composed Unicode (NFC): ``données`` typed with a combining accent (NFD) looks the
 same but is other code points, so it would silently be a second dataset. Such a name is
 refused, never rewritten, so what is stored is always exactly what the user typed. Lookups
@@ -41,6 +41,12 @@ def validate_name(value: str, *, what: str = "name", new: bool = False) -> str:
         )
     if value != value.strip():
         raise InvalidNameError(f"{what} '{shown}' has leading or trailing spaces: remove them")
+    if any(unicodedata.category(ch) == "Cs" for ch in value):  # bytes the shell could not decode
+        from lineage.stored_text import shown_text
+
+        raise InvalidNameError(
+            f"{what} {shown_text(value)} is not valid UTF-8 text: give it as UTF-8 (check the terminal's locale)"
+        )
     if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in value):
         raise InvalidNameError(
             f"{what} '{shown}' contains a control character: use printable characters only"

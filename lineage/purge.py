@@ -154,7 +154,9 @@ def _checked_reason(reason: str | None) -> str:
     if reason is None or not reason.strip():
         raise InvalidInputError('purge needs a reason: pass --reason "why these bytes must go" (it is kept in the '
                                 "audit log and on the tombstone)")
-    return reason.strip()
+    from lineage.stored_text import check_text
+
+    return check_text(reason.strip(), what="reason")  # a NUL or a non-UTF-8 byte: no backend stores it
 
 
 def _snapshot(store: Store, ref: str) -> SnapshotInfo:

@@ -82,6 +82,7 @@ def quick_add(path: str, dataset: str, version: str | None, stage: str, note: st
         validate_name(dataset, what="dataset name", new=True)
         if version is not None:
             validate_name(version, what="version", new=True)
+        _check_texts(note, transform)
     except LineageError:
         return None  # the full path words the refusal
     try:
@@ -93,6 +94,20 @@ def quick_add(path: str, dataset: str, version: str | None, stage: str, note: st
                          transform=transform, progress=progress, parents=list(dict.fromkeys(parents)), copy=copy)
     finally:
         connection.close()
+
+
+def _check_texts(note: str, transform: str) -> None:
+    """The text checks of the full path (note, transform, actor); a refusal sends the command there."""
+    from lineage.staging import check_snapshot_texts
+    from lineage.stored_text import ACTOR_LIMIT, check_text
+
+    check_snapshot_texts(note=note, transform=transform)
+    check_text(_actor(), what="LINEAGE_USER", limit=ACTOR_LIMIT)
+
+
+def _actor() -> str:
+    """Who the write is attributed to, as ``Settings.actor`` reads it."""
+    return (from_environment(("user",)).get("user") or "").strip() or default_user()
 
 
 def _register(connection: sqlite3.Connection, path: str, *, dataset: str, version: str | None, stage: str, note: str,
@@ -184,7 +199,7 @@ def _write(connection: sqlite3.Connection, staged: Registration, *, dataset: str
     of many files must not hold other writers back), after a first check that the bytes
     are not registered already; the check is repeated under the lock.
     """
-    actor = (from_environment(("user",)).get("user") or "").strip() or default_user()
+    actor = _actor()
     try:
         if not _is_new(connection, staged, dataset, version):
             return None

@@ -14,8 +14,10 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, or_, tuple_
 from sqlmodel import col, select
 
+from lineage.byte_order import byte_order
 from lineage.errors import InvalidInputError, NotFoundError
 from lineage.naming import parse_ref
+from lineage.stored_text import is_storable
 from lineage.tables import Dataset, Snapshot
 
 if TYPE_CHECKING:
@@ -31,8 +33,11 @@ def search(store: Store, *, text: str = "", stages: Sequence[str] = (), datasets
 
     ``text`` matches case-insensitively anywhere in the ref or the note, or as a sha256
     prefix, as the dashboard's search box promises. SQLite's ``lower`` folds ASCII letters
-    only, so there other letters match case-sensitively.
+    only, so there other letters match case-sensitively. Text no snapshot could hold (a NUL,
+    bytes that are not UTF-8) finds nothing.
     """
+    if not all(is_storable(value) for value in (text, *stages, *datasets)):
+        return []  # nothing stored holds a NUL or a lone surrogate (and PostgreSQL would refuse the query)
     query = select(Dataset.name, Snapshot.version).join(Dataset)
     if stages:
         query = query.where(col(Snapshot.stage).in_(list(stages)))
@@ -46,7 +51,7 @@ def search(store: Store, *, text: str = "", stages: Sequence[str] = (), datasets
             func.lower(Snapshot.note).contains(needle, autoescape=True),
             col(Snapshot.sha256).startswith(needle, autoescape=True),
         ))
-    query = query.order_by(Dataset.name, Snapshot.created_at, Snapshot.id)
+    query = query.order_by(byte_order(Dataset.name), Snapshot.created_at, Snapshot.id)
     with store.db.session() as session:
         return [f"{name}@{version}" for name, version in session.exec(query)]
 

@@ -19,6 +19,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from lineage.audit import append_event
+from lineage.byte_order import byte_order
 from lineage.digests import ExternalDigest, digests_of, missing_digests, write_digests
 from lineage.edges import Link
 from lineage.entities import STAGES, SnapshotInfo, VerifyResult
@@ -34,7 +35,7 @@ from lineage.hashing import hash_file
 from lineage.manifest import ManifestEntry, member_files, parse_manifest, render_manifest
 from lineage.naming import next_auto_version, parse_ref, validate_name
 from lineage.progress import NO_PROGRESS, Progress
-from lineage.staging import Registration, existing_path, member_list, schema_text
+from lineage.staging import Registration, check_snapshot_texts, existing_path, member_list, schema_text
 from lineage.tables import Dataset, Edge, Snapshot, SnapshotFile, utcnow
 
 if TYPE_CHECKING:
@@ -84,6 +85,7 @@ class SnapshotService:
             validate_name(version, what="version", new=True)
         if stage not in STAGES:
             raise InvalidInputError(f"unknown stage '{stage}': use one of {', '.join(STAGES)}")
+        check_snapshot_texts(note=note, transform=transform, source_uri=source_uri)
         parent_refs = list(dict.fromkeys(_refs(parents, "parents")))
         from lineage import tabular  # pyarrow loads only when data is read
 
@@ -277,6 +279,7 @@ class SnapshotService:
             validate_name(version, what="version", new=True)
         if stage not in STAGES:
             raise InvalidInputError(f"unknown stage '{stage}': use one of {', '.join(STAGES)}")
+        check_snapshot_texts(note=note, transform=transform, source_uri=source_uri)
         info = self._insert(session, staged, dataset=dataset, version=version, stage=stage,
                             parent_ids=list(parent_ids), transform=transform, note=note,
                             source_uri=source_uri, digests=digests)
@@ -343,7 +346,7 @@ class SnapshotService:
             if newest_first:
                 query = query.order_by(col(Snapshot.id).desc())
             else:
-                query = query.order_by(Dataset.name, Snapshot.created_at, Snapshot.id)
+                query = query.order_by(byte_order(Dataset.name), Snapshot.created_at, Snapshot.id)
             if limit is not None:
                 query = query.limit(limit)
             rows = list(session.exec(query))
@@ -364,7 +367,7 @@ class SnapshotService:
     def dataset_names(self) -> list[str]:
         """Every dataset name, sorted (one query)."""
         with self._store.db.session() as session:
-            return list(session.exec(select(Dataset.name).order_by(Dataset.name)))
+            return list(session.exec(select(Dataset.name).order_by(byte_order(Dataset.name))))
 
     def counts(self) -> dict[str, int]:
         """How many datasets and snapshots the store holds, and their total size."""
@@ -424,7 +427,7 @@ class SnapshotService:
         for child_id, name, version, transform in session.exec(parent_query):
             parents.setdefault(child_id, []).append((f"{name}@{version}", transform))
         files: dict[int, list[dict[str, Any]]] = {}
-        for file in session.exec(select(SnapshotFile).where(col(SnapshotFile.snapshot_id).in_(ids)).order_by(SnapshotFile.path)):
+        for file in session.exec(select(SnapshotFile).where(col(SnapshotFile.snapshot_id).in_(ids)).order_by(byte_order(SnapshotFile.path))):
             files.setdefault(file.snapshot_id, []).append(
                 {"path": file.path, "size_bytes": file.size_bytes, "sha256": file.sha256}
             )

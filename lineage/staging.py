@@ -18,6 +18,7 @@ from lineage.errors import InvalidInputError
 from lineage.hashing import Hasher, hash_file
 from lineage.manifest import ManifestEntry, member_files, render_manifest
 from lineage.progress import Progress
+from lineage.stored_text import check_text
 
 if TYPE_CHECKING:
     from lineage import tabular
@@ -129,11 +130,23 @@ class Registration:
         self._stages.clear()
 
 
+def check_snapshot_texts(*, note: str, transform: str, source_uri: str | None = None) -> None:
+    """Refuse a note, transform or source that no backend can store, before any byte is read.
+
+    Here, not in ``snapshots``, so the SQLite quick path (``quick_add``) refuses exactly what the full path does.
+    """
+    check_text(note, what="note")
+    check_text(transform, what="transform")
+    if source_uri is not None:
+        check_text(source_uri, what="source URI")
+
+
 def existing_path(path: str | os.PathLike[str]) -> Path:
     """The absolute data path to register; refuses a missing, empty or special one before any read."""
     from lineage.user_paths import given_path
 
     source = given_path(path, what="the path to register", fix="give a file or folder").expanduser()
+    check_text(str(source), what="the path to register")  # recorded as the snapshot's source: must be storable
     if not source.exists():
         raise InvalidInputError(f"path {source} does not exist: check the path")
     source = source.absolute()

@@ -98,7 +98,8 @@ reason = confirmed_form("promote", "promote")
 if reason is not None:
     move = call(lambda: opened.models.promote(f"{model}@{promote_version}", alias=promote_alias, reason=reason))
     if move is not None:
-        done("promote", f"{move.model}@{move.alias} now points at {move.version}.")
+        was = f" (was {move.previous})" if move.previous and move.previous != move.version else ""
+        done("promote", f"{move.model}@{move.alias} now points at {move.version}{was}.")
 show_outcome("promote")
 
 st.subheader("Roll back")

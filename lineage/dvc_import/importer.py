@@ -74,6 +74,7 @@ def import_dvc(
     plans = import_order(plan_outs(repo, copy=copy, prefix=prefix))
     warnings = [f"{p.path}: {rel} is in the workspace folder but not in DVC's listing; it was not imported"
                 for p in plans for rel in p.unlisted]
+    _check_texts(str(repo.root), plans)
     checked: dict[str, _Checked] = {}
     try:
         for planned in plans:
@@ -100,6 +101,18 @@ def import_dvc(
         for item in checked.values():
             if item.staged is not None:
                 item.staged.discard()
+
+
+def _check_texts(root: str, plans: list[PlannedOut]) -> None:
+    """Refuse a stage command, note or path no backend can store (a NUL from a YAML ``\\0``), before any read."""
+    from lineage.staging import check_snapshot_texts
+    from lineage.stored_text import check_text
+
+    check_text(root, what="the DVC repository path")
+    for planned in plans:
+        if not planned.skip:
+            cmd = planned.out.stage.cmd if planned.out.stage is not None else ""
+            check_snapshot_texts(note=describe_stage(planned), transform=cmd, source_uri=str(planned.workspace))
 
 
 _DIGESTS_ADDED = "md5 recorded for an existing snapshot"

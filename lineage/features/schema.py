@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from lineage.errors import InvalidInputError, LineageError
 from lineage.features.semver import SemVer
 from lineage.naming import validate_name
+from lineage.stored_text import NAME_LIMIT, check_text
 
 Dtype = Literal["int", "float", "bool", "string", "category", "datetime", "date"]
 DTYPES: tuple[str, ...] = ("int", "float", "bool", "string", "category", "datetime", "date")
@@ -101,6 +102,7 @@ class FeatureSetSchema(BaseModel):
     def _semver(cls, value: str) -> str:
         try:
             SemVer.parse(value)
+            check_text(value, what="version", limit=NAME_LIMIT, fix="use a shorter prerelease or build part")
         except LineageError as exc:
             raise ValueError(str(exc)) from None
         return value
@@ -120,6 +122,9 @@ class FeatureSetSchema(BaseModel):
         for name in value:
             if not name.isidentifier() or keyword.iskeyword(name):
                 raise ValueError(f"feature name '{name}' is not a Python identifier: use letters, digits and _")
+            if len(name) > NAME_LIMIT:  # feature_code.name is VARCHAR(128)
+                raise ValueError(f"feature name '{name[:40]}…' is {len(name)} characters: at most {NAME_LIMIT} fit; "
+                                 "shorten it")
         return value
 
     @model_validator(mode="after")

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from sqlmodel import Session, col, select
 
 from lineage.audit import append_event, canonical_json
+from lineage.byte_order import byte_order
 from lineage.entities import FeatureInfo, FeatureSetVersionInfo
 from lineage.errors import (
     FeatureCodeError,
@@ -34,6 +35,7 @@ from lineage.features.semver import SemVer
 from lineage.hashing import sha256_bytes
 from lineage.naming import validate_name
 from lineage.progress import NO_PROGRESS, Progress
+from lineage.stored_text import TAG_LIMIT, check_text, is_storable
 from lineage.tables import FeatureCodeRow, FeatureSetRow, FeatureSetVersion
 
 if TYPE_CHECKING:
@@ -108,6 +110,7 @@ class FeatureService:
         require_module_code(feature_set)
         parsed = _match_code(parsed, feature_set)
         module_name, module_path = _module_of(feature_set, module)
+        _check_texts(parsed, module_name, module_path, allow_breaking)
         candidate = _Candidate(parsed, feature_set, module_name, module_path)
         reason = allow_breaking.strip()
 
@@ -304,7 +307,7 @@ class FeatureService:
         wanted = {ref: ref.partition("@") for ref in refs}
         if not wanted:
             return {}
-        names = {name for name, _, _ in wanted.values()}
+        names = {name for name, _, _ in wanted.values() if is_storable(name)}  # others name nothing stored
         with self._store.db.session() as session:
             light = list(session.exec(
                 select(FeatureSetVersion.id, FeatureSetRow.name, FeatureSetVersion.version).join(FeatureSetRow)
@@ -369,6 +372,8 @@ class FeatureService:
         store.require_writable()
         info = self.get(ref)
         tag = f"{info.feature_set}/v{info.version}"
+        check_text(tag, what=f"the release tag of {info.ref}", limit=TAG_LIMIT,
+                   fix="a name and version that long cannot be tagged; register a shorter version")
         if not info.git_commit:
             raise InvalidInputError(
                 f"{info.ref} was not registered from a git work tree: commit the feature module and register a new version"
@@ -491,7 +496,7 @@ class FeatureService:
     # -- rows → entities ------------------------------------------------------------------
     @staticmethod
     def _names(session: Session) -> list[str]:
-        return list(session.exec(select(FeatureSetRow.name).order_by(FeatureSetRow.name)))
+        return list(session.exec(select(FeatureSetRow.name).order_by(byte_order(FeatureSetRow.name))))
 
     @staticmethod
     def _rows(session: Session, name: str) -> list[FeatureSetVersion]:
@@ -568,6 +573,14 @@ def _previous_versions(ordered: list[str]) -> list[str]:
             lower, run_start = ordered[run_start], index
         previous.append(lower)
     return previous
+
+
+def _check_texts(schema: FeatureSetSchema, module_name: str, module_path: str, allow_breaking: str) -> None:
+    """Refuse text no backend can store (lone surrogates from a JSON escape, a NUL), before any write."""
+    check_text(canonical_json(schema.canonical()), what=f"the schema of {schema.ref}")
+    check_text(module_name, what="module name")
+    check_text(module_path, what="module path")
+    check_text(allow_breaking, what="allow-breaking reason")
 
 
 def _require_version(version: str, *, ref: str) -> None:

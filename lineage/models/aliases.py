@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from lineage.byte_order import byte_order
 from lineage.entities import AliasMove
 from lineage.tables import AliasEvent, FeatureSetRow, FeatureSetVersion, ModelRow, ModelVersion
 
@@ -36,7 +37,7 @@ def current_holders(session: Session, model_ids: Iterable[int] | None = None) ->
         latest = latest.where(col(AliasEvent.model_id).in_(set(model_ids)))
     rows = session.exec(
         select(AliasEvent.model_version_id, AliasEvent.alias)
-        .where(col(AliasEvent.id).in_(latest)).order_by(col(AliasEvent.alias))
+        .where(col(AliasEvent.id).in_(latest)).order_by(byte_order(col(AliasEvent.alias)))
     )
     holders: dict[int, list[str]] = {}
     for version_id, alias in rows:

@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, Any
 from lineage.audit import append_event
 from lineage.entities import ROLES
 from lineage.errors import InvalidInputError, LineageError
+from lineage.stored_text import check_text
 
 if TYPE_CHECKING:
     from lineage.entities import ModelVersionInfo
@@ -158,6 +159,7 @@ class RunService:
         _check_text(model, "model", "a name such as 'churn'")  # before the ref is built: None is no model "None"
         _check_text(version, "version", "a semantic version such as '1.0.0'")
         _split_model_ref(f"{model}@{version}")  # bad names fail before any work
+        check_text(note, what="note")
         # Before any event: a seed the run cannot set records nothing, not even run.failed. A reproduction
         # retrains a recorded run, so there an older seed outside 0..2**32-1 stays valid.
         seed = _whole_seed(seed) if reproduce_out else check_seed(seed)

@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 
 from lineage import edges
 from lineage.audit import append_event, canonical_json
+from lineage.byte_order import byte_order
 from lineage.entities import ROLES, AliasMove, ModelInput, ModelSummary, ModelVersionInfo
 from lineage.errors import ImmutableVersionError, InvalidInputError, NotFoundError
 from lineage.features.semver import SemVer
@@ -25,6 +26,7 @@ from lineage.models.aliases import current_holders, holders_of, holding
 from lineage.models.reregister import RegisteredFields, refuse_changes
 from lineage.naming import validate_name
 from lineage.progress import NO_PROGRESS, Progress
+from lineage.stored_text import NAME_LIMIT, check_text, is_storable
 from lineage.tables import (
     AliasEvent,
     Dataset,
@@ -41,6 +43,10 @@ if TYPE_CHECKING:
     from lineage.store import Store
 
 MODEL_VERSION = "model_version"
+RUN_ID_LIMIT = 64
+"""``model_version.run_id``; ``lineage run`` writes 32 hex characters."""
+GIT_COMMIT_LIMIT = 64
+"""``model_version.git_commit``: a sha256 object name is 64 hex characters."""
 USES_FEATURES = "uses_features"
 
 
@@ -96,9 +102,12 @@ class ModelService:
             inputs = [] if inputs is None else [inputs]
         pairs = list(inputs.items()) if isinstance(inputs, Mapping) else [parse_input(_input_text(i)) for i in inputs]
         params_json, metrics_json = _json_object(params, "params"), _json_object(metrics, "metrics")
+        check_text(note, what="note")
+        check_text(run_id, what="run id", limit=RUN_ID_LIMIT)
         if seed is not None:
             seed = check_seed(seed)
         artifact_path = given_path(artifact, what="artifact", fix="give the trained model's file or folder")
+        check_text(str(artifact_path), what="artifact path")
         with store.db.session() as session:
             resolved = self._resolve_inputs(session, pairs)
             fs_row, fs_ref = self._resolve_feature_set(session, feature_set) if feature_set else (None, "")
@@ -111,6 +120,8 @@ class ModelService:
             state = git_state(Path.cwd())
             code = {"git_commit": state.commit, "git_dirty": state.dirty, "entrypoint": "", "workdir": str(Path.cwd())}
         environment_doc = dict(environment) if environment is not None else env.capture()
+        _check_code(code)
+        check_text(canonical_json(environment_doc), what="environment")
         given = RegisteredFields.given(seed=seed, params=params_json, metrics=metrics_json,
                                        inputs=[f"{label}:{role}" for _, role, label in resolved], feature_set=fs_ref,
                                        code=code)
@@ -266,7 +277,7 @@ class ModelService:
     def _find_row(self, session: Session, name: str, wanted: str) -> ModelVersion:
         rows = list(session.exec(select(ModelVersion).join(ModelRow).where(ModelRow.name == name)))
         if not rows:
-            known = ", ".join(session.exec(select(ModelRow.name).order_by(ModelRow.name))) or "none registered yet"
+            known = ", ".join(session.exec(select(ModelRow.name).order_by(byte_order(ModelRow.name)))) or "none registered yet"
             raise NotFoundError(f"no model '{name}' (known: {known}): register it with `lineage model register`")
         if not wanted:
             return max(rows, key=lambda r: SemVer.parse(r.version))
@@ -281,6 +292,8 @@ class ModelService:
 
     @staticmethod
     def _version_row(session: Session, name: str, version: str) -> ModelVersion | None:
+        if not is_storable(version):  # no stored version holds it; PostgreSQL would refuse the query
+            return None
         return session.exec(
             select(ModelVersion).join(ModelRow).where(ModelRow.name == name, ModelVersion.version == version)
         ).first()
@@ -294,37 +307,51 @@ class ModelService:
         """Move ``alias`` back to the version that held it before the current one (or ``to``).
 
         Returns the move plus what serving must change: the feature-set switch when the
-        target version was trained on another feature-set version.
+        target version was trained on another feature-set version. The current holder and
+        the target are read in the transaction that moves the alias, under the write lock:
+        read before it, a promote landing in between would make this roll back to a stale
+        target and report the wrong ``from_version``.
         """
+        self._store.require_writable()
         validate_name(model, what="model name")
-        with self._store.db.session() as session:
-            model_row = session.exec(select(ModelRow).where(ModelRow.name == model)).first()
-            if model_row is None:
-                raise NotFoundError(f"no model '{model}': register it with `lineage model register`")
-            history = self._history_rows(session, model_row.id, alias, None)
-            if not history:
-                raise InvalidInputError(f"alias '{alias}' of {model} has never been set: promote a version first")
-            current = history[-1].model_version_id
-            if to is None:
-                earlier = next((e for e in reversed(history) if e.model_version_id != current), None)
-                if earlier is None:
-                    raise InvalidInputError(
-                        f"alias '{alias}' of {model} has had no other holder to roll back to: use --to VERSION"
-                    )
-                target_version = session.exec(
-                    select(ModelVersion.version).where(ModelVersion.id == earlier.model_version_id)).one()
-            else:
-                target_version = to
-            current_info = self._to_infos(session, [session.get(ModelVersion, current)])[0]
-        if target_version == current_info.version:
-            raise InvalidInputError(f"{model}@{target_version} already holds '{alias}': nothing to roll back")
-        move = self._move(f"{model}@{target_version}", alias=alias, reason=reason, action="rollback")
-        target = self.get(f"{model}@{target_version}")
+        validate_name(alias, what="alias")
+        _check_reason(reason, "rollback")
+        if to is not None and not to:
+            raise InvalidInputError(f"give the version to rollback: {model}@VERSION")
+        with self._store.db.session(write=True) as session:
+            current_row, target_version = self._rollback_target(session, model, alias, to)
+            move = self._move_in(session, model, target_version, alias=alias, reason=reason, action="rollback")
+            target_row = self._version_row(session, model, target_version)
+            assert target_row is not None  # _move_in found it
+            current_info, target = self._to_infos(session, [current_row, target_row])
         switch = None
         if target.feature_set != current_info.feature_set:
             switch = {"from": current_info.feature_set or None, "to": target.feature_set or None}
         return {"move": move, "from_version": current_info.version, "to_version": target.version,
                 "feature_set_switch": switch}
+
+    def _rollback_target(self, session: Session, model: str, alias: str,
+                         to: str | None) -> tuple[ModelVersion, str]:
+        """(the row holding ``alias`` now, the version to move it to), read in the caller's transaction."""
+        model_row = session.exec(select(ModelRow).where(ModelRow.name == model)).first()
+        if model_row is None:
+            raise NotFoundError(f"no model '{model}': register it with `lineage model register`")
+        history = self._history_rows(session, model_row.id, alias, None)
+        if not history:
+            raise InvalidInputError(f"alias '{alias}' of {model} has never been set: promote a version first")
+        current = history[-1].model_version_id
+        current_row = session.get(ModelVersion, current)
+        assert current_row is not None
+        if to is None:
+            earlier = next((e for e in reversed(history) if e.model_version_id != current), None)
+            if earlier is None:
+                raise InvalidInputError(
+                    f"alias '{alias}' of {model} has had no other holder to roll back to: use --to VERSION"
+                )
+            to = session.exec(select(ModelVersion.version).where(ModelVersion.id == earlier.model_version_id)).one()
+        if to == current_row.version:
+            raise InvalidInputError(f"{model}@{to} already holds '{alias}': nothing to roll back")
+        return current_row, to
 
     def _move(self, ref: str, *, alias: str, reason: str, action: str) -> AliasMove:
         store = self._store
@@ -333,26 +360,39 @@ class ModelService:
         name, _, version = ref.partition("@")
         if action == "promote":  # a rollback only moves an alias that already exists
             _not_a_version(name, alias)
-        if not reason or not reason.strip():
-            raise InvalidInputError(f"{action} needs a reason: pass --reason \"why this version\"")
+        _check_reason(reason, action)
         if not version:
             raise InvalidInputError(f"give the version to {action}: {name}@VERSION")
         with store.db.session(write=True) as session:
-            row = self._version_row(session, name, version)
-            if row is None:
-                self._find_row(session, name, version)  # raises NotFoundError naming what exists
-                raise NotFoundError(f"{name} has no version {version}")
-            if action == "promote" and self._version_row(session, name, alias) is not None:
-                raise InvalidInputError(f"alias '{alias}' is also a version of {name}, and {name}@{alias} always "
-                                        "names that version: choose another alias name, e.g. production")
-            now = datetime.now(UTC).replace(tzinfo=None)
-            event = AliasEvent(model_id=row.model_id, alias=alias, model_version_id=row.id, action=action,
-                               reason=reason.strip(), at=now, actor=store.actor)
-            session.add(event)
-            session.flush()
-            append_event(session, actor=store.actor, action=f"model.{action}", subject=f"{name}@{alias}",
-                         payload={"model": name, "alias": alias, "version": version, "reason": reason.strip()})
-            return AliasMove(name, alias, version, action, reason.strip(), now.replace(tzinfo=UTC), store.actor)
+            return self._move_in(session, name, version, alias=alias, reason=reason, action=action)
+
+    def _move_in(self, session: Session, name: str, version: str, *, alias: str, reason: str,
+                 action: str) -> AliasMove:
+        """Append the move in the caller's write transaction; ``previous`` is the holder read under its lock.
+
+        Why the holder is read here: the CLI and the dashboard say "now 1.0.3 (was 1.0.5)",
+        and a holder read in an earlier transaction may already have been replaced.
+        """
+        store = self._store
+        row = self._version_row(session, name, version)
+        if row is None:
+            self._find_row(session, name, version)  # raises NotFoundError naming what exists
+            raise NotFoundError(f"{name} has no version {version}")
+        if action == "promote" and self._version_row(session, name, alias) is not None:
+            raise InvalidInputError(f"alias '{alias}' is also a version of {name}, and {name}@{alias} always "
+                                    "names that version: choose another alias name, e.g. production")
+        holder = self._alias_holder(session, row.model_id, alias, None)
+        previous = None if holder is None else session.exec(
+            select(ModelVersion.version).where(ModelVersion.id == holder.model_version_id)).one()
+        now = datetime.now(UTC).replace(tzinfo=None)
+        event = AliasEvent(model_id=row.model_id, alias=alias, model_version_id=row.id, action=action,
+                           reason=reason.strip(), at=now, actor=store.actor)
+        session.add(event)
+        session.flush()
+        append_event(session, actor=store.actor, action=f"model.{action}", subject=f"{name}@{alias}",
+                     payload={"model": name, "alias": alias, "version": version, "reason": reason.strip()})
+        return AliasMove(name, alias, version, action, reason.strip(), now.replace(tzinfo=UTC), store.actor,
+                         previous=previous)
 
     def aliases(self, model: str, *, as_of: datetime | None = None) -> dict[str, Any]:
         """Who holds each alias (now or at ``as_of``) and the full history up to then."""
@@ -383,6 +423,8 @@ class ModelService:
             return holders_of(session, alias)
 
     def _history_rows(self, session: Session, model_id: int, alias: str, cutoff: datetime | None) -> list[AliasEvent]:
+        if not is_storable(alias):  # no stored alias holds it; PostgreSQL would refuse the query
+            return []
         query = select(AliasEvent).where(AliasEvent.model_id == model_id, AliasEvent.alias == alias)
         if cutoff is not None:
             query = query.where(AliasEvent.at <= cutoff)
@@ -416,7 +458,7 @@ class ModelService:
         } if fs_ids else {}
         files: dict[int, list[dict[str, Any]]] = {}
         for member in session.exec(select(ModelArtifactFile).where(col(ModelArtifactFile.model_version_id).in_(ids))
-                                   .order_by(ModelArtifactFile.path)):
+                                   .order_by(byte_order(ModelArtifactFile.path))):
             files.setdefault(member.model_version_id, []).append(
                 {"path": member.path, "size_bytes": member.size_bytes, "sha256": member.sha256})
         holders = current_holders(session, {r.model_id for r in rows})
@@ -473,7 +515,22 @@ def _split_model_ref(ref: str) -> tuple[str, str]:
         raise InvalidInputError(f"model '{ref}' has no version: write MODEL@MAJOR.MINOR.PATCH, e.g. churn@1.2.0")
     validate_name(name, what="model name")
     SemVer.parse(version, what=f"model version of {name}")
+    check_text(version, what=f"model version of {name}", limit=NAME_LIMIT, fix="use a shorter prerelease or build part")
     return name, version
+
+
+def _check_code(code: Mapping[str, Any]) -> None:
+    """Refuse code fields no backend can store (``git_commit`` is ``VARCHAR(64)``), before the artifact is stored."""
+    check_text(str(code.get("git_commit") or ""), what="git commit", limit=GIT_COMMIT_LIMIT)
+    check_text(str(code.get("entrypoint") or ""), what="entrypoint")
+    check_text(str(code.get("workdir") or ""), what="workdir")
+
+
+def _check_reason(reason: str, action: str) -> None:
+    """A move needs a reason the audit log can store (``alias_event.reason``)."""
+    if not isinstance(reason, str) or not reason.strip():
+        raise InvalidInputError(f"{action} needs a reason: pass --reason \"why this version\"")
+    check_text(reason, what="reason")
 
 
 def _not_a_version(model: str, alias: str) -> None:
@@ -504,9 +561,11 @@ def _json_object(value: Mapping[str, Any] | None, what: str) -> dict[str, Any]:
         if not isinstance(key, str):  # json.dumps would turn 1 into "1": stored other than given
             raise InvalidInputError(f"{what} key {key!r} is not a string: name every {what} entry with a string")
     try:
-        return json.loads(json.dumps(dict(value), allow_nan=False, default=_plain))
+        result = json.loads(json.dumps(dict(value), allow_nan=False, default=_plain))
     except (TypeError, ValueError) as exc:
         raise InvalidInputError(f"{what} cannot be stored as JSON ({exc}): use numbers, strings, lists and objects") from None
+    check_text(canonical_json(result), what=what)  # a key or value that is not UTF-8 cannot be stored
+    return result
 
 
 def _plain(value: Any) -> Any:
