@@ -27,6 +27,7 @@ class StoredArtifact:
     kind: str  # file | dir
     name: str
     files: list[dict[str, Any]] = field(default_factory=list)
+    reused: tuple[str, ...] = ()  # blobs found stored already: checked again under the write lock
 
 
 def artifact_files(directory: Path) -> list[tuple[str, Path]]:
@@ -60,20 +61,26 @@ def store_artifact(objects: ObjectStore, path: str | Path, progress: Progress = 
             result = objects.put_file(str(source), progress.advance)
         finally:
             progress.finish()
-        return StoredArtifact(result.sha256, result.size, "file", source.name)
+        return StoredArtifact(result.sha256, result.size, "file", source.name,
+                              reused=() if result.created else (result.sha256,))
     members = artifact_files(source)
     total = sum(p.stat().st_size for _, p in members)
     progress.start(total, f"storing {source.name}/")
     entries = []
+    reused = []
     try:
         for relative, member in members:
             result = objects.put_file(str(member), progress.advance)
             entries.append(ManifestEntry(relative, result.size, result.sha256))
+            if not result.created:
+                reused.append(result.sha256)
     finally:
         progress.finish()
     manifest = objects.put_bytes(render_manifest(entries))
+    if not manifest.created:
+        reused.append(manifest.sha256)
     return StoredArtifact(manifest.sha256, total, "dir", source.name,
-                          [{"path": e.path, "size_bytes": e.size, "sha256": e.sha256} for e in entries])
+                          [{"path": e.path, "size_bytes": e.size, "sha256": e.sha256} for e in entries], tuple(reused))
 
 
 def hash_artifact(path: str | Path) -> str:

@@ -127,14 +127,40 @@ class AuditService:
         """Recompute every event's hash and link; name the first broken one.
 
         Events stream as plain rows in batches (not ORM objects, which cost more than the
-        hashing), so memory stays flat however long the chain is.
+        hashing), so memory stays flat however long the chain is. The head is read first and
+        the events up to it after: on PostgreSQL (read committed) each statement sees the
+        commits made before it, so reading the events first let a write in between make the
+        head look newer than the chain ("events were deleted"). Events beyond the head are
+        checked last (``_beyond_head``).
         """
         table = AuditEvent.__table__
         with self._store.db.session() as session:
-            events = session.connection().execution_options(yield_per=CHAIN_BATCH).execute(
-                sa_select(table).order_by(table.c.seq))
             head = session.get(AuditHead, 1)
-            return verify_chain(events, head)
+            upto = head.seq if head is not None else 0
+            events = session.connection().execution_options(yield_per=CHAIN_BATCH).execute(
+                sa_select(table).where(table.c.seq <= upto).order_by(table.c.seq))
+            check = verify_chain(events, head)
+            return self._beyond_head(session, check, upto) if check.ok else check
+
+    @staticmethod
+    def _beyond_head(session: Any, check: ChainCheck, upto: int) -> ChainCheck:
+        """The check, or a broken one when an event lies beyond every head written so far.
+
+        Every write moves the head in the transaction that adds its event, so an event
+        past the head is either a write committed while verifying (the head has moved
+        past it too) or a row inserted by hand. The newest seq is read before the head
+        again: read in that order, a concurrent commit can only make the head larger.
+        """
+        table = AuditEvent.__table__
+        newest = session.connection().execute(sa_select(func.max(table.c.seq))).scalar() or 0
+        if newest <= upto:
+            return check
+        head_now = session.connection().execute(sa_select(AuditHead.__table__.c.seq)).scalar() or 0
+        if head_now >= newest:
+            return check
+        return ChainCheck(ok=False, events=check.events, head_hash=check.head_hash, first_broken_seq=head_now + 1,
+                          problem=f"event {newest} lies beyond the head (event {head_now}): events were inserted "
+                                  "at the end without moving the head")
 
 
 def _utc(value: datetime | str) -> datetime:

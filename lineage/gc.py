@@ -93,9 +93,7 @@ def collect(store: Store, *, remove: bool = False, grace_seconds: float = DEFAUL
     uploads = store.objects.stale_uploads(older_than=now - grace_seconds)
     if remove and (old or temporaries or uploads):
         store.objects.check_deletable(old)  # a read-only account is refused before anything is deleted
-        keep_now, purged = _blob_sets(store)  # re-read: a registration may have finished meanwhile
-        old = [d for d in old if d not in keep_now]
-        _remove(store, old, purged, temporaries, uploads, grace_seconds)
+        old = _remove(store, old, temporaries, uploads, grace_seconds)
     stale = sorted([*temporaries, *(u.path for u in uploads)])
     return GcResult(len(keep), old, young, remove, stale, sorted({u.path for u in uploads}), sorted(foreign))
 
@@ -114,34 +112,46 @@ def _unreferenced(store: Store, digests: list[str], keep: set[str], cutoff: floa
     return sorted(old), sorted(young)
 
 
-def _remove(store: Store, old: list[str], purged: set[str], temporaries: list[str], uploads: list[PendingUpload],
-            grace_seconds: float) -> None:
-    """Delete, then audit exactly what was deleted, even when the store refuses part way (then re-raise)."""
+def _remove(store: Store, old: list[str], temporaries: list[str], uploads: list[PendingUpload],
+            grace_seconds: float) -> list[str]:
+    """Delete under the write lock, audit exactly what was deleted, and return it.
+
+    The references are read again under the lock every registration takes to insert its
+    rows: a registration that committed since the listing keeps its blob, and one still
+    waiting for the lock finds its blob gone and refuses (``snapshots``/``models`` check
+    under the lock). Deleting outside the lock lost blobs of registrations committed in
+    between. When the store refuses part way, what was deleted is audited and the refusal
+    re-raised.
+    """
     from lineage.audit import append_event
 
     removed: list[str] = []
     failure: LineageError | None = None
     temporaries_done = uploads_done = 0
-    try:
-        for digest in old:
-            store.objects.remove(digest, every_version=digest in purged)
-            removed.append(digest)
-        for path in temporaries:
-            store.objects.remove_temporaries([path])
-            temporaries_done += 1
-        for upload in uploads:
-            store.objects.abort_uploads([upload])
-            uploads_done += 1
-    except LineageError as exc:
-        failure = exc
-    if removed or temporaries_done or uploads_done or failure is None:
-        with store.db.session(write=True) as session:
+    with store.db.session(write=True) as session:
+        keep_now, purged = _blob_sets(store)
+        try:
+            for digest in old:
+                if digest in keep_now:
+                    continue
+                store.objects.remove(digest, every_version=digest in purged)
+                removed.append(digest)
+            for path in temporaries:
+                store.objects.remove_temporaries([path])
+                temporaries_done += 1
+            for upload in uploads:
+                store.objects.abort_uploads([upload])
+                uploads_done += 1
+        except LineageError as exc:
+            failure = exc
+        if removed or temporaries_done or uploads_done or failure is None:
             append_event(session, actor=store.actor, action="store.gc", subject=str(store.home),
                          payload={"removed": removed, "grace_seconds": grace_seconds,
                                   "stale_temporaries": temporaries_done + uploads_done,
                                   "incomplete_uploads": uploads_done})
     if failure is not None:
         raise failure
+    return removed
 
 
 def _check_grace(grace_seconds: float) -> None:

@@ -258,21 +258,27 @@ class ObjectStore:
 
     def _publish(self, tmp_path: str, sha256: str) -> bool:
         final = self.key_path(sha256)
-        if self.is_local:
-            os.makedirs(os.path.dirname(final), exist_ok=True)
-            try:
-                os.link(tmp_path, final)  # atomic and never replaces an existing key
-            except FileExistsError:
-                return False
-            _fsync_dir(os.path.dirname(final))
+        try:
+            if self.is_local:
+                os.makedirs(os.path.dirname(final), exist_ok=True)
+                try:
+                    os.link(tmp_path, final)  # atomic and never replaces an existing key
+                except FileExistsError:
+                    return False
+                _fsync_dir(os.path.dirname(final))
+                return True
+            with self._reaching():
+                if self.fs.exists(final):
+                    return False
+                if protocol_of(self.url) not in BUCKET_PROTOCOLS:  # buckets have no folders to make
+                    self.fs.makedirs(final.rsplit("/", 1)[0], exist_ok=True)
+                self.fs.copy(tmp_path, final)  # server-side on S3; the key appears whole or not at all
             return True
-        with self._reaching():
-            if self.fs.exists(final):
-                return False
-            if protocol_of(self.url) not in BUCKET_PROTOCOLS:  # buckets have no folders to make
-                self.fs.makedirs(final.rsplit("/", 1)[0], exist_ok=True)
-            self.fs.copy(tmp_path, final)  # server-side on S3; the key appears whole or not at all
-        return True
+        except FileNotFoundError:
+            raise StoreUnavailableError(
+                f"the temporary copy {tmp_path} was deleted before it was stored under its key (a `lineage gc` "
+                "with a grace period shorter than this registration?): nothing was registered; run it again"
+            ) from None
 
     def put_file(self, path: str, progress: ProgressCallback | None = None) -> PutResult:
         """Store a local file's bytes in one read pass."""
@@ -413,6 +419,22 @@ class ObjectStore:
                 return found
             markers = {"KeyMarker": page["NextKeyMarker"], "VersionIdMarker": page["NextVersionIdMarker"]}
 
+    def require_stored(self, sha256s: Sequence[str]) -> None:
+        """StoreUnavailableError unless every blob is stored: called under the write lock before rows point at them.
+
+        Why: a registration whose bytes were already stored (an orphan left by a crash, older
+        than gc's grace period) only finds them; a ``lineage gc`` that listed them as
+        unreferenced deletes them under the same write lock. Checking under the lock means
+        the row is written only when the bytes are still there.
+        """
+        for sha256 in sha256s:
+            if not self.exists(sha256):
+                raise StoreUnavailableError(
+                    f"the stored bytes {sha256[:12]} this registration found in the object store were removed "
+                    "meanwhile (a `lineage gc` or `lineage purge` running at the same time): nothing was registered; "
+                    "run it again"
+                )
+
     def holds(self, sha256: str) -> bool:
         """Whether any bytes of this blob remain: its key, or a noncurrent version of it in a bucket.
 
@@ -480,7 +502,12 @@ class ObjectStore:
 
         Young ones may belong to a registration running right now and are left alone.
         """
-        return sorted(path for path in self._find("tmp") if self._modified(path) < older_than)
+        stale = []
+        for path in self._find("tmp"):
+            with contextlib.suppress(FileNotFoundError):  # finished (or was collected) since the listing
+                if self._modified(path) < older_than:
+                    stale.append(path)
+        return sorted(stale)
 
     def remove_temporaries(self, paths: list[str]) -> None:
         """Delete temporary objects listed by ``stale_temporaries`` (already gone is fine)."""

@@ -207,6 +207,7 @@ def _write(connection: sqlite3.Connection, staged: Registration, *, dataset: str
         connection.execute("BEGIN IMMEDIATE")  # the lock every writer takes first: the chain stays linear
         try:
             created = None
+            staged.require_still_stored()  # a concurrent gc deletes under this same lock
             if _is_new(connection, staged, dataset, version):
                 created = _insert(connection, staged, dataset=dataset, version=version, stage=stage, note=note,
                                   transform=transform, actor=actor, parents=parents)

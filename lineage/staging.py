@@ -58,6 +58,7 @@ class Registration:
         self._stages: list[Any] = []
         self._contexts: list[Any] = []
         self._manifest: bytes | None = None
+        self.reused: list[str] = []  # blobs publish() found stored already (checked again under the write lock)
 
     def run(self) -> None:
         files = self.members or [(self.source.name, self.read_path)]
@@ -119,9 +120,14 @@ class Registration:
     def publish(self) -> None:
         """Make every blob durable under its key (blob before row, invariant 3)."""
         for staged in self._stages:
-            staged.publish()
-        if self._manifest is not None:
-            self.store.objects.put_bytes(self._manifest)
+            if not staged.publish():
+                self.reused.append(staged.sha256)
+        if self._manifest is not None and not self.store.objects.put_bytes(self._manifest).created:
+            self.reused.append(self.sha256)
+
+    def require_still_stored(self) -> None:
+        """Under the write lock, before the rows: the blobs found already stored must still be there."""
+        self.store.objects.require_stored(self.reused)
 
     def discard(self) -> None:
         """Remove temporary files; published blobs stay (they are content-addressed)."""

@@ -59,6 +59,42 @@ def test_deleted_tail_is_caught_by_the_head(busy_store: Store) -> None:
     assert not check.ok and "deleted from the end" in (check.problem or "")
 
 
+def test_event_inserted_beyond_the_head_is_named(busy_store: Store) -> None:
+    """The chain is checked up to the head read first; a row past every head ever written is still caught."""
+    _sql(busy_store, f"INSERT INTO audit_event (seq, at, actor, action, subject, payload, prev_hash, hash) "
+                     f"VALUES (10, '2026-01-01 00:00:00', 'x', 'snapshot.add', 'x@1', '{{}}', '{'1' * 64}', '{'2' * 64}')")
+    check = busy_store.audit.verify_chain()
+    assert not check.ok and check.first_broken_seq == 10 and "beyond the head" in (check.problem or "")
+
+
+def test_verify_during_concurrent_writes_never_reports_a_broken_chain(busy_store: Store, data_dir: Path) -> None:
+    """On PostgreSQL a write committed between reading the events and the head looked like a deleted tail."""
+    import threading
+
+    stop = threading.Event()
+    failures: list[str] = []
+
+    def write() -> None:
+        index = 0
+        while not stop.is_set():
+            index += 1
+            busy_store.snapshots.add(write_csv(data_dir / f"w{index}.csv", rows=5, seed=100 + index),
+                                     dataset="w", version=str(index))
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        for _ in range(60):
+            check = busy_store.audit.verify_chain()
+            if not check.ok:
+                failures.append(check.problem or "")
+    finally:
+        stop.set()
+        writer.join(timeout=60)
+    assert failures == []
+    assert busy_store.audit.verify_chain().ok
+
+
 def test_swapped_events_are_named(busy_store: Store) -> None:
     _sql(busy_store, "UPDATE audit_event SET seq = 100 WHERE seq = 6")
     _sql(busy_store, "UPDATE audit_event SET seq = 6 WHERE seq = 7")

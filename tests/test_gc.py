@@ -111,3 +111,117 @@ def test_gc_grace_must_be_a_finite_number_of_seconds(sqlite_store: Store, grace:
     with pytest.raises(InvalidInputError, match="--grace"):
         collect(sqlite_store, remove=True, grace_seconds=float(grace))
     assert CliRunner().invoke(main, ["gc", "--grace", "0"]).exit_code == 0
+
+
+def _gc_racing_the_next_publish(store: Store, monkeypatch: pytest.MonkeyPatch, where: str) -> list[list[str]]:
+    """Make gc list the store just before the next publish and delete right after it.
+
+    That is the interleaving that lost blobs: gc found an old orphan unreferenced, a
+    registration of the same bytes found the blob stored (nothing to upload), and gc
+    deleted it before the registration's rows were written.
+    """
+    import importlib
+
+    from lineage.gc import _blob_sets, _remove, _unreferenced
+
+    module_name, class_name, method = where.rsplit(".", 2)
+    owner = getattr(importlib.import_module(module_name), class_name)
+    original = getattr(owner, method)
+    deleted: list[list[str]] = []
+
+    def racing(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        keep, _ = _blob_sets(store)
+        old, _ = _unreferenced(store, store.objects.scan()[0], keep, time.time() - 3600)
+        result = original(self, *args, **kwargs)
+        deleted.append(_remove(store, old, [], [], 3600.0))
+        return result
+
+    monkeypatch.setattr(owner, method, racing)
+    return deleted
+
+
+def _old_orphan(store: Store, path: Path) -> str:
+    digest = store.objects.put_file(str(path)).sha256
+    backdate(store, digest, 7200)
+    return digest
+
+
+def test_a_registration_whose_stored_bytes_gc_removed_meanwhile_writes_nothing(
+        sqlite_store: Store, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The row is written only if its bytes are still there, checked under the lock gc deletes under."""
+    from lineage.errors import StoreUnavailableError
+
+    path = write_csv(data_dir / "again.csv")
+    orphan = _old_orphan(sqlite_store, path)
+    deleted = _gc_racing_the_next_publish(sqlite_store, monkeypatch, "lineage.staging.Registration.publish")
+    with pytest.raises(StoreUnavailableError, match=f"stored bytes {orphan[:12]} .* removed meanwhile"):
+        sqlite_store.snapshots.add(path, dataset="d", version="1")
+    assert deleted == [[orphan]]
+    assert sqlite_store.snapshots.list() == []
+    assert [e.action for e in sqlite_store.audit.log()] == ["store.init", "store.gc"]
+    monkeypatch.undo()
+    assert sqlite_store.snapshots.add(path, dataset="d", version="1").created  # run again: stored anew
+    assert sqlite_store.objects.exists(orphan)
+
+
+def test_the_quick_path_of_snapshot_add_also_checks_its_bytes_under_the_lock(
+        tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    home = tmp_path / "home"
+    monkeypatch.setenv("LINEAGE_HOME", str(home))
+    assert CliRunner().invoke(main, ["init"]).exit_code == 0
+    path = write_csv(data_dir / "again.csv")
+    with Store.open() as opened:
+        orphan = _old_orphan(opened, path)
+        deleted = _gc_racing_the_next_publish(opened, monkeypatch, "lineage.staging.Registration.publish")
+        result = CliRunner().invoke(main, ["snapshot", "add", str(path), "--dataset", "d", "--version", "1"])
+        assert result.exit_code == 2 and "removed meanwhile" in result.stderr and "Traceback" not in result.output
+        assert deleted == [[orphan]] and opened.snapshots.list() == []
+
+
+def test_a_model_whose_stored_artifact_gc_removed_meanwhile_is_not_registered(
+        sqlite_store: Store, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from lineage.errors import StoreUnavailableError
+
+    sqlite_store.snapshots.add(write_csv(data_dir / "train.csv"), dataset="train", version="1")
+    artifact = data_dir / "model.bin"
+    artifact.write_bytes(b"weights left behind by a refused registration")
+    orphan = _old_orphan(sqlite_store, artifact)
+    deleted = _gc_racing_the_next_publish(sqlite_store, monkeypatch, "lineage.objectstore.StagedBlob.publish")
+    with pytest.raises(StoreUnavailableError, match="removed meanwhile"):
+        sqlite_store.models.register("m@1.0.0", artifact=artifact, inputs=["train@1"])
+    assert deleted == [[orphan]] and sqlite_store.models.list() == []
+
+
+def test_a_temporary_that_finishes_while_gc_lists_is_skipped(sqlite_store: Store,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """gc listed tmp/ and then stat'ed each file: one a registration had just published crashed it."""
+    tmp = Path(sqlite_store.objects.root) / "tmp"
+    tmp.mkdir(parents=True, exist_ok=True)
+    (tmp / "gone.part").write_bytes(b"x")
+    original = sqlite_store.objects._find
+
+    def listing_then_finish(under: str = "") -> list[str]:
+        found = original(under)
+        (tmp / "gone.part").unlink(missing_ok=True)
+        return found
+
+    monkeypatch.setattr(sqlite_store.objects, "_find", listing_then_finish)
+    assert collect(sqlite_store, remove=True, grace_seconds=0).stale_temporaries == []
+
+
+def test_a_registration_whose_temporary_gc_deleted_is_one_line(sqlite_store: Store, data_dir: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """With --grace 0 gc may delete the temporary copy of a registration in flight: say so, write nothing."""
+    from lineage.errors import StoreUnavailableError
+    from lineage.objectstore import StagedBlob
+
+    original = StagedBlob.publish
+
+    def collected_first(self: StagedBlob) -> bool:
+        collect(sqlite_store, remove=True, grace_seconds=0)
+        return original(self)
+
+    monkeypatch.setattr(StagedBlob, "publish", collected_first)
+    with pytest.raises(StoreUnavailableError, match="temporary copy .* was deleted before it was stored"):
+        sqlite_store.snapshots.add(write_csv(data_dir / "new.csv"), dataset="d", version="1")
+    assert sqlite_store.snapshots.list() == []
