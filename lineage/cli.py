@@ -537,6 +537,12 @@ def gc(yes: bool, grace: float, as_json: bool) -> None:
                f"kept {len(result.kept_young)} younger than {grace:g} s")
     for digest in result.unreferenced:
         click.echo(f"  {digest}")
+    uploads = set(result.incomplete_uploads)
+    for path in result.stale_temporaries:
+        click.echo(f"  {path}{' (incomplete upload)' if path in uploads else ''}")
+    if result.ignored_foreign:
+        click.echo(f"left alone {len(result.ignored_foreign)} object(s) below the store root that are not its "
+                   "blobs (another store's?): see --json")
 
 
 def _register_groups() -> None:

@@ -74,6 +74,21 @@ def test_gc_cli_dry_run_by_default(sqlite_store: Store) -> None:
     assert not sqlite_store.objects.exists(orphan)
 
 
+def test_gc_cli_lists_the_temporaries_and_says_what_it_leaves_alone(sqlite_store: Store) -> None:
+    """The dry run shows what --yes would delete, and that foreign objects below the root are left alone."""
+    root = Path(sqlite_store.objects.root)
+    (root / "tmp").mkdir(parents=True, exist_ok=True)
+    leftover = root / "tmp" / "0123abcd.part"
+    leftover.write_bytes(b"half an upload")
+    (root / "other-store" / "ab").mkdir(parents=True)
+    (root / "other-store" / "ab" / ("c" * 62)).write_bytes(b"not ours")
+    result = CliRunner().invoke(main, ["gc", "--grace", "0"])
+    assert result.exit_code == 0, result.output
+    assert f"  {leftover}\n" in result.output
+    assert "left alone 1 object(s) below the store root that are not its blobs" in result.output
+    assert leftover.exists()
+
+
 def test_gc_refused_when_read_only(sqlite_store: Store, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("LINEAGE_READ_ONLY", "1")
     result = CliRunner().invoke(main, ["gc", "--yes"])
