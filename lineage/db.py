@@ -40,14 +40,17 @@ def redact(url: str) -> str:
     libpq also takes ``?password=…`` in the query, and a URL that does not parse must not
     be echoed as typed either, since its password is still in it.
     """
+    netloc = url.partition("://")[2].partition("/")[0]
     try:
+        if netloc.count("@") > 1:  # an unescaped @ in the password: the parser would cut it in two
+            raise ValueError(url)
         parsed = make_url(url)
     except Exception:  # noqa: BLE001 - sqlalchemy raises ArgumentError and others
         return _PASSWORD_IN_QUERY.sub(r"\1***", _PASSWORD_IN_USERINFO.sub(r"\1:***@", url))
     return _PASSWORD_IN_QUERY.sub(r"\1***", parsed.render_as_string(hide_password=True))
 
 
-_PASSWORD_IN_USERINFO = re.compile(r"(://[^/@:]*):[^/@]*@")
+_PASSWORD_IN_USERINFO = re.compile(r"(://[^/@:]*):[^/]*@")  # greedy: up to the netloc's last @
 _PASSWORD_IN_QUERY = re.compile(r"([?&]password=)[^&]*", re.IGNORECASE)
 
 
@@ -238,8 +241,9 @@ class Database:
 
         if revision not in known_revisions():
             raise SchemaVersionError(
-                f"the store's schema is at revision {revision}, made by a newer Lineage than this one (which "
-                f"expects {SCHEMA_HEAD}): upgrade Lineage to the release the rest of the team runs"
+                f"the store's schema is at revision {revision}, which this release does not know (it expects "
+                f"{SCHEMA_HEAD}): a newer Lineage made it, so upgrade Lineage to the release the rest of the team "
+                "runs (or the database belongs to another application: point LINEAGE_DB_URL at Lineage's own)"
             )
 
     def upgrade(self, record: Callable[[Session, str | None], None] | None = None) -> str | None:
@@ -269,6 +273,10 @@ class Database:
                 before = _revision_in(connection)  # again, under the lock: another init may have run
                 if before == SCHEMA_HEAD:
                     return before
+                if before is not None and not self.is_sqlite:
+                    # Writers lock the audit head first and then the tables they insert into; the
+                    # DDL locks tables, so taking the head after it would deadlock with them.
+                    connection.exec_driver_sql("SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE")
                 upgrade_to_head(connection)
                 if record is not None:
                     with Session(bind=connection) as session:  # joins the DDL's transaction
@@ -299,8 +307,16 @@ class Database:
         )
 
     def _lock_audit_head(self, session: Session) -> None:
-        """Serialise writers on the audit head (PostgreSQL; SQLite writers already hold the file's write lock)."""
-        if not self.is_sqlite:
+        """Serialise writers from this moment on, before the caller reads anything.
+
+        PostgreSQL: the audit head's row lock. SQLite: the file's write lock, taken by the
+        ``BEGIN IMMEDIATE`` that opening the session's connection issues; without this the
+        session began only at its first statement, and a caller that read through other
+        sessions or deleted blobs first (gc) did so without the lock.
+        """
+        if self.is_sqlite:
+            session.connection()
+        else:
             session.exec(text("SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE"))  # type: ignore[call-overload]
 
     def dispose(self) -> None:

@@ -92,7 +92,7 @@ def test_store_made_by_a_newer_release_says_to_upgrade_lineage_not_to_migrate(st
     """Migrating cannot help a store whose revision this release has no script for."""
     _set_revision(store, "0099")
     for attempt in (Store.open, Store.init):
-        with pytest.raises(SchemaVersionError, match="made by a newer Lineage .* upgrade Lineage") as caught:
+        with pytest.raises(SchemaVersionError, match="a newer Lineage made it, so upgrade Lineage") as caught:
             attempt()
         assert "lineage migrate" not in str(caught.value)
     _set_revision(store, SCHEMA_HEAD)
@@ -151,12 +151,13 @@ def test_schema_creation_and_its_audit_event_commit_together(backend_env: dict[s
     "postgresql+psycopg://postgres@127.0.0.1/db?PassWord=s3cretpw&sslmode=bogus",
     "postgresql+psycopg://postgres:s3cretpw@127.0.0.1/db",
     "postgresql+psycopg://postgres:s3cretpw@127.0.0.1:54x2/db",
+    "postgresql+psycopg://postgres:s3c@retpw@127.0.0.1/db",
 ])
 def test_a_database_password_is_never_printed(url: str) -> None:
     from lineage.db import redact
 
     shown = redact(url)
-    assert "s3cretpw" not in shown and "***" in shown
+    assert "s3cretpw" not in shown and "retpw" not in shown and "***" in shown
 
 
 def test_a_url_that_does_not_parse_is_refused_without_its_password(tmp_path: Path,
@@ -211,3 +212,48 @@ def test_concurrent_inits_or_migrations_make_one_schema_change_and_one_event(
         actions = [e.action for e in opened.audit.log()]
         assert opened.audit.verify_chain().ok
     assert actions == (["store.init"] if command == "init" else ["store.init", "store.migrate"])
+
+
+def test_migrate_waits_for_a_writer_of_the_previous_release_instead_of_deadlocking(
+        pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Writers lock the audit head, then the tables they insert into; migrate must take them in that order too.
+
+    Its DDL locked ``snapshot`` (a foreign key of a new table) before it asked for the head, so a
+    writer holding the head and then inserting into ``snapshot`` deadlocked with it.
+    """
+    import threading
+    import time
+
+    import psycopg
+
+    monkeypatch.setenv("LINEAGE_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("LINEAGE_DB_URL", pg_url)
+    with Store.init() as opened:
+        _set_revision(opened, "0004")
+        with opened.db.engine.begin() as connection:  # undo 0005, so there is something to migrate
+            connection.exec_driver_sql("DROP TABLE snapshot_digest")
+            connection.exec_driver_sql("DROP TABLE snapshot_tombstone")
+    outcome: dict[str, object] = {}
+
+    def migrate() -> None:
+        try:
+            Store.init().close()
+            outcome["migrate"] = "ok"
+        except Exception as exc:  # noqa: BLE001 - the test reports it
+            outcome["migrate"] = repr(exc)
+
+    with psycopg.connect(pg_url.replace("postgresql+psycopg://", "postgresql://")) as writer:
+        writer.execute("SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE")  # a writer of the previous release
+        migration = threading.Thread(target=migrate)
+        migration.start()
+        time.sleep(1.5)  # migrate is now waiting for the head (or, before the fix, holds snapshot's lock)
+        try:
+            writer.execute("LOCK TABLE snapshot IN ROW EXCLUSIVE MODE")  # what its INSERT INTO snapshot takes
+            writer.commit()
+            outcome["writer"] = "ok"
+        except psycopg.errors.DeadlockDetected as exc:
+            outcome["writer"] = repr(exc)
+        migration.join(timeout=60)
+    assert outcome == {"writer": "ok", "migrate": "ok"}
+    with Store.open() as opened:
+        assert [e.action for e in opened.audit.log()] == ["store.init", "store.migrate"]
