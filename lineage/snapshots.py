@@ -204,7 +204,7 @@ class SnapshotService:
         existing = self._check_existing(session, dataset, version, staged.sha256)  # re-check under the lock
         if existing is not None:
             return existing
-        staged.require_still_stored()  # a concurrent gc deletes under this same lock
+        staged.require_still_stored(session)  # a concurrent gc or purge deletes under this same lock
         actor = self._store.actor
         dataset_row = session.exec(select(Dataset).where(Dataset.name == dataset)).first()
         if dataset_row is None:

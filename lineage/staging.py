@@ -21,6 +21,8 @@ from lineage.progress import Progress
 from lineage.stored_text import check_text
 
 if TYPE_CHECKING:
+    from sqlmodel import Session
+
     from lineage import tabular
     from lineage.hashcache import HashCache
     from lineage.objectstore import ObjectStore
@@ -125,9 +127,18 @@ class Registration:
         if self._manifest is not None and not self.store.objects.put_bytes(self._manifest).created:
             self.reused.append(self.sha256)
 
-    def require_still_stored(self) -> None:
-        """Under the write lock, before the rows: the blobs found already stored must still be there."""
-        self.store.objects.require_stored(self.reused)
+    def require_still_stored(self, session: Session | None = None) -> None:
+        """Under the write lock, before the rows: the blobs found already stored must still be there.
+
+        ``session`` (the write session) lets a remote store skip the blobs records keep
+        (``lineage.purge.require_still_stored``); the quick path has none and a local store.
+        """
+        if session is None:
+            self.store.objects.require_stored(self.reused)
+            return
+        from lineage.purge import require_still_stored
+
+        require_still_stored(self.store.objects, session, self.reused)
 
     def discard(self) -> None:
         """Remove temporary files; published blobs stay (they are content-addressed)."""

@@ -240,3 +240,74 @@ def test_a_registration_whose_temporary_gc_deleted_is_one_line(sqlite_store: Sto
     with pytest.raises(StoreUnavailableError, match="temporary copy .* was deleted before it was stored"):
         sqlite_store.snapshots.add(write_csv(data_dir / "new.csv"), dataset="d", version="1")
     assert sqlite_store.snapshots.list() == []
+
+
+def _another_writer_can_start(store: Store) -> bool:
+    """Whether a second writer could take the write lock right now (it never waits)."""
+    import sqlite3
+
+    path = store.db.sqlite_path()
+    if path is not None:
+        connection = sqlite3.connect(path, timeout=0.05, isolation_level=None)
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError:
+            return False
+        finally:
+            connection.close()
+        return True
+    import psycopg
+
+    with psycopg.connect(store.db.url.replace("postgresql+psycopg://", "postgresql://")) as connection:
+        try:
+            connection.execute("SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE NOWAIT")
+        except psycopg.errors.LockNotAvailable:
+            return False
+        return True
+
+
+def test_gc_reads_the_references_and_deletes_holding_the_write_lock(store: Store,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """On SQLite the write session began only at its first statement (the audit event, after the deletes)."""
+    import lineage.gc
+
+    orphan = store.objects.put_bytes(b"left behind by a crash").sha256
+    original = lineage.gc._blob_sets
+    free: list[bool] = []
+
+    def probing(opened: Store) -> tuple[set[str], set[str]]:
+        free.append(_another_writer_can_start(store))
+        return original(opened)
+
+    monkeypatch.setattr(lineage.gc, "_blob_sets", probing)
+    assert collect(store, remove=True, grace_seconds=0).unreferenced == [orphan]
+    assert free == [True, False]  # listing without the lock, the re-read and the deletes under it
+    assert _another_writer_can_start(store)
+
+
+def test_a_new_version_of_a_folder_asks_the_bucket_only_about_blobs_no_record_keeps(
+        pg_url: str, s3_env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """Under the write lock, one query replaces a HEAD request per reused member (29 of 30 here)."""
+    from lineage.objectstore import ObjectStore
+
+    monkeypatch.setenv("LINEAGE_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("LINEAGE_DB_URL", pg_url)
+    monkeypatch.setenv("LINEAGE_STORE_URL", s3_env.url())
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    for index in range(30):
+        write_parquet(folder / f"p{index:02}.parquet", rows=20, seed=index)
+    asked: list[list[str]] = []
+    original = ObjectStore.require_stored
+
+    def counting(self: ObjectStore, sha256s):  # type: ignore[no-untyped-def]
+        asked.append(list(sha256s))
+        return original(self, sha256s)
+
+    monkeypatch.setattr(ObjectStore, "require_stored", counting)
+    with Store.init() as opened:
+        opened.snapshots.add(folder, dataset="parts", version="1")
+        write_parquet(folder / "p00.parquet", rows=21, seed=99)
+        opened.snapshots.add(folder, dataset="parts", version="2")
+        assert asked == [[], []]  # the second found 29 blobs stored, all kept by parts@1
+        assert all(r.ok for r in opened.snapshots.verify())

@@ -138,7 +138,9 @@ class ModelService:
             existing_row = self._version_row(session, name, version)  # re-check under the write lock
             if existing_row is not None:
                 return self._same_or_refuse(existing_row, name, version, stored.sha256, given)
-            store.objects.require_stored(stored.reused)  # a concurrent gc deletes under this same lock
+            from lineage.purge import require_still_stored
+
+            require_still_stored(store.objects, session, stored.reused)  # gc and purge delete under this lock
             actor = store.actor
             model_row = session.exec(select(ModelRow).where(ModelRow.name == name)).first()
             if model_row is None:
