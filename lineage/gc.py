@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 from lineage.errors import InvalidInputError, LineageError
 
 if TYPE_CHECKING:
-    from lineage.objectstore import PendingUpload
+    from lineage.objectstore_cleanup import PendingUpload
     from lineage.store import Store
 
 DEFAULT_GRACE_SECONDS = 3600
