@@ -17,6 +17,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from lineage.audit_hash import GENESIS_HASH, canonical_json, event_hash, format_time  # noqa: F401 - re-exported
+from lineage.stored_text import ACTOR_LIMIT, SUBJECT_LIMIT, check_text
 from lineage.tables import AuditEvent, AuditHead, utcnow
 
 
@@ -29,8 +30,6 @@ def append_event(
     system) is shortened in the middle: PostgreSQL would refuse it, SQLite would keep it,
     and the subject is a label: what it names in full belongs in the payload.
     """
-    from lineage.stored_text import ACTOR_LIMIT, check_text
-
     # The last line of defence (callers check their inputs before any work): a refusal
     # here rolls the caller's transaction back, so nothing is written on either backend.
     check_text(actor, what="actor (LINEAGE_USER)", limit=ACTOR_LIMIT)
@@ -56,7 +55,7 @@ def append_event(
     return event
 
 
-SUBJECT_MAX = 512  # audit_event.subject
+SUBJECT_MAX = SUBJECT_LIMIT  # audit_event.subject, one definition in lineage.stored_text
 
 
 def fitted_subject(subject: str) -> str:

@@ -88,6 +88,14 @@ def _set_revision(store: Store, revision: str) -> None:
         connection.exec_driver_sql(f"UPDATE alembic_version SET version_num = '{revision}'")
 
 
+def _back_at_0004(store: Store) -> None:
+    """Undo revision 0005, so a migration has something to do."""
+    _set_revision(store, "0004")
+    with store.db.engine.begin() as connection:
+        connection.exec_driver_sql("DROP TABLE snapshot_digest")
+        connection.exec_driver_sql("DROP TABLE snapshot_tombstone")
+
+
 def test_store_made_by_a_newer_release_says_to_upgrade_lineage_not_to_migrate(store: Store) -> None:
     """Migrating cannot help a store whose revision this release has no script for."""
     _set_revision(store, "0099")
@@ -200,10 +208,7 @@ def test_concurrent_inits_or_migrations_make_one_schema_change_and_one_event(
 
     if command == "migrate":
         with Store.init() as opened:
-            _set_revision(opened, "0004")
-            with opened.db.engine.begin() as connection:  # undo 0005, so there is something to migrate
-                connection.exec_driver_sql("DROP TABLE snapshot_digest")
-                connection.exec_driver_sql("DROP TABLE snapshot_tombstone")
+            _back_at_0004(opened)
     racers = [subprocess.Popen([sys.executable, "-m", "lineage.cli", command], env=dict(os.environ),
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(3)]
     results = [(racer.wait(timeout=120), racer.stderr.read()) for racer in racers]
@@ -229,10 +234,7 @@ def test_migrate_waits_for_a_writer_of_the_previous_release_instead_of_deadlocki
     monkeypatch.setenv("LINEAGE_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("LINEAGE_DB_URL", pg_url)
     with Store.init() as opened:
-        _set_revision(opened, "0004")
-        with opened.db.engine.begin() as connection:  # undo 0005, so there is something to migrate
-            connection.exec_driver_sql("DROP TABLE snapshot_digest")
-            connection.exec_driver_sql("DROP TABLE snapshot_tombstone")
+        _back_at_0004(opened)
     outcome: dict[str, object] = {}
 
     def migrate() -> None:
