@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -292,8 +293,10 @@ def test_report_to_a_fifo_is_streamed_whole(run, tmp_path: Path) -> None:
     reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
     reader.start()
     result = run("report", "churn@1.2.0", "--format", "json", "-o", str(fifo))
+    reader.join(5)  # a reader still finishing what the CLI wrote has already closed its end
     if reader.is_alive():  # the CLI never opened the pipe: let the reader see end of file
-        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        with contextlib.suppress(OSError):  # ENXIO: the reader closed its end meanwhile
+            os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
     reader.join(10)
     assert result.exit_code == 0, result.output
     assert stat.S_ISFIFO(fifo.lstat().st_mode) and sorted(p.name for p in tmp_path.iterdir()) == ["pipe"]
